@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * conf.h - configuration files: one YAML mapping of scalar keys to scalar values
+ * (read with libyaml), shared by jit-ssh-ca and jit-ssh.
+ *
+ *   listen: 127.0.0.1
+ *   port: 8443
+ *
+ * Nested mappings, sequences, aliases, duplicate keys and unknown keys are errors. Every
+ * error message has the form "FILE:LINE:COLUMN: what is wrong".
+ */
+#pragma once
+
+#include <stdint.h>
+
+/* Largest configuration file, bytes; most keys; longest value, bytes. */
+#define CONF_FILE_MAX (64u * 1024u)
+#define CONF_KEYS_MAX 128
+#define CONF_VALUE_MAX 4096
+
+struct conf;
+
+/**
+ * conf_load() - Read a configuration file
+ * @path:    file name
+ * @allowed: NULL-terminated list of the keys this program knows; others are errors
+ * @ret:     new configuration
+ * @ret_error: on JIT_E_FORMAT / JIT_E_TOO_LARGE, a new message "FILE:LINE:COLUMN: ..."
+ *             (may be NULL if not wanted)
+ * Errors: -errno (e.g. -ENOENT), JIT_E_FORMAT, JIT_E_TOO_LARGE, -ENOMEM.
+ */
+int conf_load(const char *path, const char *const *allowed, struct conf **ret,
+	      char **ret_error);
+
+/** conf_free() - Free; accepts NULL; returns NULL. */
+struct conf *conf_free(struct conf *c);
+void conf_freep(struct conf **c);
+
+/**
+ * conf_get() - The value for @key, or NULL when absent
+ * Ownership: borrowed; valid until conf_free().
+ */
+const char *conf_get(const struct conf *c, const char *key);
+
+/**
+ * conf_get_u64() - The value for @key as a decimal integer in @min..@max
+ * @ret: written only on success; left alone when the key is absent (returns 0)
+ * @ret_error: as for conf_load()
+ * Errors: JIT_E_FORMAT (not a number or out of range; the message names the key and line).
+ */
+int conf_get_u64(const struct conf *c, const char *key, uint64_t min, uint64_t max,
+		 uint64_t *ret, char **ret_error);
+
+/**
+ * conf_get_bool() - The value for @key as a boolean ("true"/"false"/"yes"/"no")
+ * Errors: JIT_E_FORMAT.
+ */
+int conf_get_bool(const struct conf *c, const char *key, int *ret, char **ret_error);
