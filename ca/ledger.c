@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: ISC */
+/* placeholder: being written */
+extern int ledger_placeholder;
