@@ -11,6 +11,7 @@
  */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Largest configuration file, bytes; most keys; longest value, bytes. */
@@ -31,6 +32,29 @@ struct conf;
  */
 int conf_load(const char *path, const char *const *allowed, struct conf **ret,
 	      char **ret_error);
+
+/**
+ * conf_parse() - Parse configuration text already in memory (what conf_load() does after
+ * reading the file; also the fuzzing entry point)
+ * @name:      file name used in error messages (borrowed)
+ * @data, @len: the YAML text (borrowed; need not be NUL-terminated; at most CONF_FILE_MAX
+ *             bytes)
+ * @allowed:   as for conf_load()
+ * @ret:       new configuration
+ * @ret_error: as for conf_load()
+ *
+ * The text is one YAML 1.1 stream (read with libyaml's event API) holding at most one
+ * document whose root is a block or flow mapping of plain or quoted scalars. An empty
+ * stream, or a document that is an empty plain scalar ("---" alone), is an empty
+ * configuration. Refused, with the mark (1-based line and column) of the offending node:
+ * YAML syntax errors, a root that is not a mapping, a second document, anchors, aliases,
+ * tags, non-scalar keys or values, duplicate keys, keys not in @allowed, keys or values
+ * holding a NUL byte (JIT_E_FORMAT); more than CONF_KEYS_MAX keys, a value longer than
+ * CONF_VALUE_MAX bytes, @len over CONF_FILE_MAX (JIT_E_TOO_LARGE).
+ * Errors: JIT_E_FORMAT, JIT_E_TOO_LARGE, -ENOMEM.
+ */
+int conf_parse(const char *name, const void *data, size_t len, const char *const *allowed,
+	       struct conf **ret, char **ret_error);
 
 /** conf_free() - Free; accepts NULL; returns NULL. */
 struct conf *conf_free(struct conf *c);
