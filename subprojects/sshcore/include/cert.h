@@ -44,6 +44,8 @@
 #define CERT_OPTION_VALUE_MAX 4096
 /* Largest certificate blob we build or parse, bytes. */
 #define CERT_BLOB_MAX (64u * 1024u)
+/* Longest "*-cert.pub" line cert_from_line() accepts, bytes (base64 of CERT_BLOB_MAX + room). */
+#define CERT_LINE_MAX (96u * 1024u)
 
 enum cert_type {
 	CERT_TYPE_USER = 1,
@@ -93,7 +95,7 @@ struct cert {
  * cert_new() - An empty user certificate with a fresh random nonce
  * @subject: the public key to certify (stolen: owned by the certificate, even on failure)
  * @ret:     new certificate
- * Errors: -ENOMEM, JIT_E_CRYPTO (no randomness).
+ * Errors: -ENOMEM, JIT_E_CRYPTO (no randomness), -EINVAL (@subject or @ret NULL).
  */
 int cert_new(struct key *subject, struct cert **ret);
 
@@ -112,6 +114,7 @@ int cert_set_key_id(struct cert *c, const char *key_id);
  * Errors: JIT_E_NAME when empty, over CERT_PRINCIPAL_LEN_MAX, or holding a comma,
  * whitespace or a control character; JIT_E_TOO_LARGE past CERT_PRINCIPALS_MAX;
  * JIT_E_FORMAT for a duplicate.
+ * Also JIT_E_NAME for a non-ASCII byte: a principal is printable ASCII (0x21..0x7e) minus ','.
  */
 int cert_add_principal(struct cert *c, const char *principal);
 
@@ -120,6 +123,7 @@ int cert_add_principal(struct cert *c, const char *principal);
  * @value: NULL for a flag
  * The list is kept sorted by name (strcmp order, as OpenSSH requires).
  * Errors: JIT_E_FORMAT for a duplicate name, JIT_E_TOO_LARGE past the limits.
+ * Also JIT_E_FORMAT for an empty name or a control character in the name or value.
  */
 int cert_add_critical(struct cert *c, const char *name, const char *value);
 int cert_add_extension(struct cert *c, const char *name, const char *value);
@@ -147,6 +151,10 @@ int cert_set_validity(struct cert *c, uint64_t now, uint64_t skew_sec, uint64_t 
  * values). Refuses: zero principals, serial 0, valid_after >= valid_before, no key ID,
  * type other than user (this CA issues user certificates only).
  * Errors: JIT_E_CERT for a broken invariant, errors of the signer, -ENOMEM.
+ * Also JIT_E_CERT for a principal, key ID or option the cert_* setters would refuse (the
+ * struct is public, so the encoder checks again), JIT_E_TOO_LARGE past a limit, and
+ * JIT_E_SIGNATURE when the signer's signature does not verify with @ca->pub or uses another
+ * algorithm than the one asked for. On failure @c is unchanged.
  */
 int cert_sign(struct cert *c, const struct signer *ca, const char *alg);
 
@@ -159,6 +167,10 @@ int cert_sign(struct cert *c, const struct signer *ca, const char *alg);
  * Errors: JIT_E_FORMAT (malformed, unsorted or duplicate options, trailing data),
  * JIT_E_KEY_TYPE, JIT_E_SIGNATURE, JIT_E_TOO_LARGE, JIT_E_CERT (zero principals, serial 0,
  * valid_after >= valid_before), -ENOMEM.
+ * Also refused: a nonce other than CERT_NONCE_LEN bytes and a type other than user/host
+ * (JIT_E_FORMAT); an empty key ID, a principal that cert_add_principal() would refuse,
+ * duplicate principals, an option name or value that the cert_add_* calls would refuse
+ * (JIT_E_CERT). The signature is checked before these invariants.
  */
 int cert_parse(const uint8_t *blob, size_t len, struct cert **ret);
 
@@ -175,12 +187,18 @@ int cert_check(const struct cert *c, const struct key *ca, uint64_t now, const c
 /**
  * cert_to_line() - OpenSSH "*-cert.pub" line: "TYPE-cert-v01@openssh.com BASE64[ COMMENT]"
  * @ret: new string, no newline
- * Errors: -EINVAL when the certificate was not signed or parsed.
+ * Errors: -EINVAL when the certificate was not signed or parsed, or @comment holds a
+ * control character.
  */
 int cert_to_line(const struct cert *c, const char *comment, char **ret);
 
 /**
  * cert_from_line() - Parse a "*-cert.pub" line (as cert_parse(); the type name in the line
  * must match the blob)
+ * @line: NUL-terminated; leading/trailing whitespace and a final newline allowed; the
+ *        comment is ignored
+ * @ret:  new certificate
+ * Errors: JIT_E_TOO_LARGE over CERT_LINE_MAX, JIT_E_FORMAT (not one line of that shape,
+ * bad base64, type name not matching the blob), and those of cert_parse().
  */
 int cert_from_line(const char *line, struct cert **ret);

@@ -40,7 +40,9 @@ int sig_sign(const struct signer *s, const char *ns, const uint8_t *msg, size_t 
 
 /**
  * sig_armor() - The armoured text of an SSHSIG blob, with a trailing newline
- * @ret: new string
+ * @ret: new string, byte for byte what ssh-keygen writes: header line, base64 lines of
+ *       70 characters (the last one shorter or equal), footer line, each ending in '\n'
+ * Errors: -EINVAL (empty blob), JIT_E_TOO_LARGE, -ENOMEM.
  */
 int sig_armor(const uint8_t *blob, size_t len, char **ret);
 
@@ -48,6 +50,8 @@ int sig_armor(const uint8_t *blob, size_t len, char **ret);
  * sig_dearmor() - The blob inside armoured text (whitespace around lines tolerated)
  * @ret, @ret_len: new bytes
  * Errors: JIT_E_FORMAT (missing markers, bad base64), JIT_E_TOO_LARGE.
+ * Blank lines are skipped; anything else before the header or after the footer, or an
+ * empty body, is JIT_E_FORMAT; the base64 must be canonical (b64_decode()).
  */
 int sig_dearmor(const char *text, size_t len, uint8_t **ret, size_t *ret_len);
 
@@ -59,6 +63,9 @@ int sig_dearmor(const char *text, size_t len, uint8_t **ret, size_t *ret_len);
  *              the caller decides whether that key is trusted
  * Errors: JIT_E_FORMAT (magic, version, trailing data), JIT_E_NAMESPACE, JIT_E_KEY_TYPE
  * (unsupported hash or signature algorithm), JIT_E_SIGNATURE, JIT_E_TOO_LARGE, -ENOMEM.
+ * Also refused (JIT_E_FORMAT), stricter than ssh-keygen: a version other than 1, a
+ * non-empty reserved field (the signature does not cover it), an empty namespace; the
+ * errors of key_get_public() for the embedded key; -EINVAL for an empty or over-long @ns.
  */
 int sig_verify(const uint8_t *blob, size_t len, const char *ns, const uint8_t *msg,
 	       size_t msglen, struct key **ret_key);
