@@ -108,7 +108,8 @@ int key_public(const struct key *k, struct key **ret);
  * @type: KEY_ED25519, KEY_ECDSA_P256, KEY_ECDSA_P384 or KEY_RSA
  * @bits: RSA modulus size (KEY_RSA_MIN_BITS..KEY_RSA_MAX_BITS, 0 = 3072); ignored otherwise
  * @ret:  new key with private half
- * Errors: JIT_E_KEY_TYPE, JIT_E_KEY_WEAK, JIT_E_CRYPTO, -ENOMEM.
+ * Errors: JIT_E_KEY_TYPE, JIT_E_KEY_WEAK, JIT_E_CRYPTO, -ENOMEM; JIT_E_TOO_LARGE when
+ * @bits is over KEY_RSA_MAX_BITS.
  */
 int key_generate(enum key_type type, unsigned bits, struct key **ret);
 
@@ -120,6 +121,8 @@ int key_generate(enum key_type type, unsigned bits, struct key **ret);
  * Errors: JIT_E_FORMAT (malformed, trailing data), JIT_E_KEY_TYPE (DSA, unknown type,
  * a certificate type), JIT_E_KEY_WEAK (RSA < 2048 bits), JIT_E_KEY_INVALID (ECDSA point
  * not on the curve, curve name not matching the type, Ed25519 key not 32 bytes), -ENOMEM.
+ * Also JIT_E_TOO_LARGE for an RSA modulus over KEY_RSA_MAX_BITS, and JIT_E_FORMAT for any
+ * encoding that is not the canonical one (the blob must re-encode to the same bytes).
  */
 int key_from_blob(const uint8_t *blob, size_t len, struct key **ret);
 
@@ -175,8 +178,9 @@ int key_from_line(const char *line, struct key **ret, char **ret_comment);
 
 /**
  * key_to_line() - Format an OpenSSH public-key line "TYPE BASE64[ COMMENT]" (no newline)
- * @comment: comment or NULL
+ * @comment: comment or NULL (NULL and "" both give a line without a comment)
  * @ret:     new string
+ * Errors: -EINVAL when @comment holds CR or LF or is longer than KEY_COMMENT_MAX; -ENOMEM.
  */
 int key_to_line(const struct key *k, const char *comment, char **ret);
 
@@ -210,7 +214,8 @@ int key_parse_private(const uint8_t *data, size_t len, struct key **ret, char **
  * @path: file name
  * @require_private_mode: when true, refuse a file readable or writable by group or others
  *        (JIT_E_PERMISSION), as sshd and ssh do
- * Errors: -errno from open/read, and those of key_parse_private().
+ * Errors: -errno from open/read, -EINVAL when @path is not a regular file,
+ * JIT_E_TOO_LARGE over KEY_PRIVATE_FILE_MAX, and those of key_parse_private().
  */
 int key_load_private(const char *path, bool require_private_mode, struct key **ret);
 
@@ -221,6 +226,18 @@ int key_load_private(const char *path, bool require_private_mode, struct key **r
  * Errors: -EEXIST, other -errno, JIT_E_KEY_TYPE (no private half).
  */
 int key_write_private(const struct key *k, const char *comment, const char *path);
+
+/**
+ * key_format_private() - The text key_write_private() writes: an unencrypted openssh-key-v1
+ * file (OpenSSH PROTOCOL.key; cipher and KDF "none", random check-int, padding 1, 2, 3...,
+ * base64 in lines of 70 characters between the armour lines, final newline)
+ * @comment: comment or NULL
+ * @ret:     new NUL-terminated text holding the private key: wipe (OPENSSL_cleanse) and free
+ * @ret_len: its length in bytes
+ * Errors: JIT_E_KEY_TYPE (no private half), JIT_E_TOO_LARGE (comment over KEY_COMMENT_MAX),
+ * JIT_E_CRYPTO, -ENOMEM.
+ */
+int key_format_private(const struct key *k, const char *comment, char **ret, size_t *ret_len);
 
 /**
  * key_put_private_agent() - Append the private fields that follow the key (or certificate)
