@@ -291,7 +291,7 @@ static int meta_get_u64(struct ledger *l, MDB_txn *txn, const char *name, uint64
 static int head_check(struct ledger *l, MDB_txn *txn)
 {
 	struct ledger_head h;
-	uint8_t hash[HASH_LEN], kb[8];
+	uint8_t hash[HASH_LEN], kb[8] = { 0 };
 	const char *why;
 	MDB_val k = mval(kb, 8), v;
 	int r, rc;
@@ -696,7 +696,7 @@ int ledger_nonce_claim(struct ledger *l, const char *nonce, uint64_t now, uint64
 /* Record @seq, parsed (new); JIT_E_LEDGER_CORRUPT when it is missing. */
 static int record_get(struct ledger *l, MDB_txn *txn, uint64_t seq, json_t **ret)
 {
-	uint8_t kb[8];
+	uint8_t kb[8] = { 0 };
 	MDB_val k = mval(kb, 8), v;
 	json_t *rec;
 	int rc;
@@ -718,7 +718,7 @@ int ledger_foreach(struct ledger *l, uint64_t from_seq, ledger_record_fn fn, voi
 {
 	_cleanup_(txn_abortp) MDB_txn *txn = NULL;
 	_cleanup_(cursor_closep) MDB_cursor *c = NULL;
-	uint8_t kb[8];
+	uint8_t kb[8] = { 0 };
 	MDB_val k = mval(kb, 8), v;
 	int r, rc;
 
@@ -805,7 +805,7 @@ int ledger_request_events(struct ledger *l, const char *request_id, json_t **ret
 int ledger_serial_events(struct ledger *l, uint64_t serial, json_t **ret)
 {
 	json_auto_t *want = NULL;
-	uint8_t kb[8];
+	uint8_t kb[8] = { 0 };
 
 	if (!l || !ret)
 		return -EINVAL;
@@ -837,7 +837,7 @@ int ledger_count(struct ledger *l, uint64_t *ret_count)
 /* Does index @c hold (@key, @seq)? */
 static int index_has(MDB_cursor *c, MDB_val key, uint64_t seq)
 {
-	uint8_t sb[8];
+	uint8_t sb[8] = { 0 };
 	MDB_val v = mval(sb, 8);
 	int rc;
 
@@ -853,7 +853,7 @@ static int record_indexed(MDB_cursor *by_request, MDB_cursor *by_serial, const j
 			  uint64_t seq, size_t *n_req, size_t *n_ser, const char **ret_why)
 {
 	const json_t *f;
-	uint8_t sb[8];
+	uint8_t sb[8] = { 0 };
 	int r;
 
 	f = json_object_get(rec, "request_id");

@@ -499,6 +499,8 @@ static void test_dearmor_tolerates_whitespace_and_crlf_around_lines(void **state
 	(void)state;
 
 	messy = malloc(3 * len + 16);
+	if (!messy)
+		abort();
 	w = stpcpy(messy, "\n  \r\n");
 	for (size_t i = 0; i < len; i++) {
 		if (text[i] == '\n') {
@@ -601,6 +603,8 @@ static void test_dearmored_blob_over_the_size_limit_is_refused(void **state)
 	uint8_t *blob = NULL;
 	size_t len;
 	(void)state;
+	if (!text)
+		abort();
 
 	w = stpcpy(text, "-----BEGIN SSH SIGNATURE-----\n");
 	memset(w, 'A', n);
