@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * api.h - the CA's HTTP API over libmicrohttpd (docs/api.md):
+ *
+ *   POST /v1/requests        request a certificate (request.h, issue.h)
+ *   GET  /v1/requests/{id}   the answer given to a request, from the ledger
+ *   GET  /v1/ca              {"keys":[CA public-key line],"principal_format":"jit:{host}:{login}"}
+ *   GET  /healthz            {"status":"ok","policy_version","policy_loaded_at","ledger_records"}
+ *
+ * HTTPS (GnuTLS inside libmicrohttpd, TLS 1.2 and 1.3) unless plain HTTP is asked for, which
+ * is allowed on a loopback address only. Errors are {"error":"<code>","message":"..."}.
+ * Threads: one internal polling thread per pool worker (API_THREADS_DEFAULT); requests are
+ * handled in those threads, and everything they share (policy, ledger, CA key) is safe for
+ * concurrent use.
+ *
+ * One line per request is logged to @log: time, request_id, method, path, status, result,
+ * user/host/login once the body parsed, serial when one was issued. Never keys, signatures,
+ * bodies or certificate text.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "key.h"
+#include "ledger.h"
+#include "policy.h"
+
+#define API_THREADS_DEFAULT 4
+/* Most simultaneous connections, and idle seconds before one is closed. */
+#define API_CONNECTIONS_MAX 256
+#define API_CONNECTION_TIMEOUT_SEC 30
+/* Most bytes of an oversize body without Content-Length read (and dropped) before the
+ * connection is closed instead of answered with 413. */
+#define API_DISCARD_MAX (1024u * 1024u)
+/* How long api_stop() waits for requests in progress, seconds. */
+#define API_DRAIN_SEC 30
+
+struct api;
+
+/**
+ * struct api_options - everything the server needs (all borrowed; must outlive the server)
+ * @listen:           IPv4 or IPv6 address literal
+ * @port:             TCP port, 0 = ephemeral (see api_port())
+ * @plain_http:       serve HTTP without TLS (refused unless @listen is loopback)
+ * @tls_cert_pem, @tls_key_pem: PEM text of the TLS certificate and key (unless @plain_http)
+ * @policy:           the loaded policy; @policy_loaded_at: when, seconds since the epoch
+ * @ledger:           the open ledger; @ledger_records: records in it at start
+ * @ca_key:           the CA private key (signs through key_signer())
+ * @skew_sec, @max_ttl_sec, @clock_window_sec: as in config.h
+ * @threads:          worker threads, 0 = API_THREADS_DEFAULT
+ * @log:              where request lines go (e.g. stderr)
+ */
+struct api_options {
+	const char *listen;
+	uint16_t port;
+	bool plain_http;
+	const char *tls_cert_pem;
+	const char *tls_key_pem;
+	const struct policy *policy;
+	uint64_t policy_loaded_at;
+	struct ledger *ledger;
+	uint64_t ledger_records;
+	const struct key *ca_key;
+	uint64_t skew_sec;
+	uint64_t max_ttl_sec;
+	uint64_t clock_window_sec;
+	unsigned threads;
+	FILE *log;
+};
+
+/**
+ * api_start() - Start serving in background threads
+ * @ret: new server (api_stop())
+ * Errors: -EINVAL (bad address, plain HTTP on a non-loopback address, TLS material missing),
+ * -EADDRINUSE or another -errno when the socket cannot be bound, JIT_E_CRYPTO (TLS material
+ * rejected), -ENOMEM.
+ */
+int api_start(const struct api_options *o, struct api **ret);
+
+/** api_port() - The port actually listened on (useful with port 0). */
+uint16_t api_port(const struct api *a);
+
+/**
+ * api_stop() - Stop accepting connections, let requests in progress finish (up to
+ * API_DRAIN_SEC), then stop and free the server; accepts NULL
+ * Return: NULL.
+ */
+struct api *api_stop(struct api *a);

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: ISC */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cert.h"
+#include "conf.h"
+#include "config.h"
+#include "err.h"
+#include "ledger.h"
+#include "util.h"
+
+static const char *const config_keys[] = {
+	"listen",	    "port",	 "plain_http",	    "tls_cert", "tls_key",
+	"ca_key",	    "policy",	 "ledger",	    "skew_sec", "max_ttl_sec",
+	"clock_window_sec", "signer_id", "ledger_map_size", NULL,
+};
+
+static const char *const path_keys[] = {
+	"tls_cert", "tls_key", "ca_key", "policy", "ledger", NULL,
+};
+
+const char *config_default_path(void)
+{
+	const char *e = getenv(CONFIG_ENV);
+
+	return e && *e ? e : CONFIG_DEFAULT_PATH;
+}
+
+struct config *config_free(struct config *c)
+{
+	if (!c)
+		return NULL;
+	free(c->path);
+	free(c->listen);
+	free(c->tls_cert);
+	free(c->tls_key);
+	free(c->ca_key);
+	free(c->policy);
+	free(c->ledger);
+	free(c);
+	return NULL;
+}
+
+void config_freep(struct config **c)
+{
+	config_free(*c);
+}
+
+static int set_error(char **ret_error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int set_error(char **ret_error, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!ret_error)
+		return 0;
+	va_start(ap, fmt);
+	if (vasprintf(ret_error, fmt, ap) < 0)
+		*ret_error = NULL;
+	va_end(ap);
+	return 0;
+}
+
+/* @value (or @def when absent) made relative to @dir unless it is absolute. */
+static int resolve_path(const char *dir, const char *value, const char *def, char **ret)
+{
+	const char *v = value ? value : def;
+	char *p;
+
+	if (v[0] == '/' || !strcmp(dir, "."))
+		p = strdup(v);
+	else if (asprintf(&p, "%s/%s", dir, v) < 0)
+		p = NULL;
+	if (!p)
+		return -ENOMEM;
+	*ret = p;
+	return 0;
+}
+
+bool config_address_is_loopback(const char *addr)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (inet_pton(AF_INET, addr, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, addr, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return false;
+}
+
+int config_check_listen(const struct config *c, char **ret_error)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (inet_pton(AF_INET, c->listen, &a4) != 1 && inet_pton(AF_INET6, c->listen, &a6) != 1) {
+		set_error(ret_error, "%s: listen: '%s' is not an IPv4 or IPv6 address", c->path,
+			  c->listen);
+		return JIT_E_FORMAT;
+	}
+	if (c->plain_http && !config_address_is_loopback(c->listen)) {
+		set_error(ret_error,
+			  "%s: plain_http is allowed only with a loopback listen address, not %s",
+			  c->path, c->listen);
+		return JIT_E_FORMAT;
+	}
+	return 0;
+}
+
+int config_load(const char *path, struct config **ret, char **ret_error)
+{
+	_cleanup_(conf_freep) struct conf *cf = NULL;
+	_cleanup_(config_freep) struct config *c = NULL;
+	_cleanup_free_ char *copy = NULL;
+	_cleanup_free_ char *err = NULL;
+	uint64_t port = CONFIG_PORT_DEFAULT, signer = 0;
+	int plain = 0, r;
+	const char *dir;
+
+	r = conf_load(path, config_keys, &cf, &err);
+	if (r < 0) {
+		if (err)
+			set_error(ret_error, "%s", err);
+		else
+			set_error(ret_error, "%s: %s", path, jit_strerror(r));
+		return r;
+	}
+	c = calloc(1, sizeof(*c));
+	copy = strdup(path);
+	if (!c || !copy)
+		return -ENOMEM;
+	c->path = strdup(path);
+	c->listen = strdup(conf_get(cf, "listen") ? conf_get(cf, "listen") : "127.0.0.1");
+	if (!c->path || !c->listen)
+		return -ENOMEM;
+	c->skew_sec = CONFIG_SKEW_DEFAULT_SEC;
+	c->max_ttl_sec = CONFIG_MAX_TTL_DEFAULT_SEC;
+	c->clock_window_sec = CONFIG_CLOCK_WINDOW_DEFAULT_SEC;
+	c->ledger_map_size = 1ull << 30;
+
+	if ((r = conf_get_u64(cf, "port", 0, 65535, &port, &err)) < 0 ||
+	    (r = conf_get_bool(cf, "plain_http", &plain, &err)) < 0 ||
+	    (r = conf_get_u64(cf, "skew_sec", 0, CERT_SKEW_MAX, &c->skew_sec, &err)) < 0 ||
+	    (r = conf_get_u64(cf, "max_ttl_sec", 1, CERT_LIFETIME_MAX, &c->max_ttl_sec, &err)) <
+		    0 ||
+	    (r = conf_get_u64(cf, "clock_window_sec", 1, CONFIG_CLOCK_WINDOW_MAX_SEC,
+			      &c->clock_window_sec, &err)) < 0 ||
+	    (r = conf_get_u64(cf, "signer_id", 0, LEDGER_SIGNER_ID_MAX, &signer, &err)) < 0 ||
+	    (r = conf_get_u64(cf, "ledger_map_size", CONFIG_LEDGER_MAP_SIZE_MIN,
+			      CONFIG_LEDGER_MAP_SIZE_MAX, &c->ledger_map_size, &err)) < 0) {
+		if (err)
+			set_error(ret_error, "%s", err);
+		else
+			set_error(ret_error, "%s: %s", path, jit_strerror(r));
+		return r;
+	}
+	c->port = (uint16_t)port;
+	c->signer_id = (uint16_t)signer;
+	c->plain_http = plain != 0;
+
+	dir = dirname(copy);
+	for (const char *const *k = path_keys; *k; k++)
+		if (conf_get(cf, *k) && !*conf_get(cf, *k)) {
+			set_error(ret_error, "%s: %s: empty path", path, *k);
+			return JIT_E_FORMAT;
+		}
+	if ((r = resolve_path(dir, conf_get(cf, "tls_cert"), "tls_cert.pem", &c->tls_cert)) < 0 ||
+	    (r = resolve_path(dir, conf_get(cf, "tls_key"), "tls_key.pem", &c->tls_key)) < 0 ||
+	    (r = resolve_path(dir, conf_get(cf, "ca_key"), "ca_key", &c->ca_key)) < 0 ||
+	    (r = resolve_path(dir, conf_get(cf, "policy"), "policy.yaml", &c->policy)) < 0 ||
+	    (r = resolve_path(dir, conf_get(cf, "ledger"), "ledger", &c->ledger)) < 0)
+		return r;
+
+	if ((r = config_check_listen(c, ret_error)) < 0)
+		return r;
+	*ret = TAKE_PTR(c);
+	return 0;
+}

@@ -1,0 +1,522 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * jit-ssh-ca - the jit-ssh certificate authority: init, serve, pubkey, ledger list/verify,
+ * policy check. Each command is a thin layer over ca_lib; this file parses arguments and
+ * prints.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "err.h"
+#include "init.h"
+#include "key.h"
+#include "ledger.h"
+#include "policy.h"
+#include "serve.h"
+#include "tlsgen.h"
+#include "util.h"
+
+static const char usage_text[] =
+	"Usage: jit-ssh-ca COMMAND [OPTIONS]\n"
+	"\n"
+	"Commands:\n"
+	"  init [--dir DIR] [--port N] [--force] [--user NAME] [--user-key FILE]\n"
+	"        create a CA state directory (default: the directory of the default config)\n"
+	"  serve [--config FILE] [--listen ADDR] [--port N] [--port-file FILE] [--plain-http]\n"
+	"        run the CA's HTTPS API until SIGTERM/SIGINT (port 0 = ephemeral; the port is\n"
+	"        written to --port-file once listening)\n"
+	"  pubkey [--config FILE]\n"
+	"        print the CA public-key line (for TrustedUserCAKeys)\n"
+	"  ledger list [--json] [--config FILE]\n"
+	"        print the ledger's records\n"
+	"  ledger verify [--config FILE]\n"
+	"        check the ledger's hash chain\n"
+	"  policy check FILE\n"
+	"        validate a policy file\n"
+	"\n"
+	"The default config is $JIT_SSH_CA_CONFIG, else " CONFIG_DEFAULT_PATH ".\n";
+
+static int usage(FILE *f, int status)
+{
+	fputs(usage_text, f);
+	return status;
+}
+
+static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("jit-ssh-ca: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'jit-ssh-ca --help'.\n", stderr);
+	return 2;
+}
+
+static int parse_port(const char *s, int *ret)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v > 65535 || s[0] == '-' || s[0] == '+')
+		return -EINVAL;
+	*ret = (int)v;
+	return 0;
+}
+
+enum {
+	OPT_CONFIG = 0x100,
+	OPT_LISTEN,
+	OPT_PORT,
+	OPT_PORT_FILE,
+	OPT_PLAIN_HTTP,
+	OPT_DIR,
+	OPT_FORCE,
+	OPT_USER,
+	OPT_USER_KEY,
+	OPT_JSON,
+	OPT_HELP,
+};
+
+static const struct option long_options[] = {
+	{"config", required_argument, NULL, OPT_CONFIG},
+	{"listen", required_argument, NULL, OPT_LISTEN},
+	{"port", required_argument, NULL, OPT_PORT},
+	{"port-file", required_argument, NULL, OPT_PORT_FILE},
+	{"plain-http", no_argument, NULL, OPT_PLAIN_HTTP},
+	{"dir", required_argument, NULL, OPT_DIR},
+	{"force", no_argument, NULL, OPT_FORCE},
+	{"user", required_argument, NULL, OPT_USER},
+	{"user-key", required_argument, NULL, OPT_USER_KEY},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"help", no_argument, NULL, OPT_HELP},
+	{0},
+};
+
+/* The options every command may see; each command checks it got only its own. */
+struct args {
+	const char *config;
+	const char *listen;
+	int port;
+	const char *port_file;
+	bool plain_http;
+	const char *dir;
+	bool force;
+	const char *user;
+	const char *user_key;
+	bool json;
+	unsigned seen; /* bit (option - OPT_CONFIG) per option given */
+	int argc;
+	char **argv; /* operands */
+};
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	int c;
+
+	a->port = -1;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+		if (c >= OPT_CONFIG && c <= OPT_HELP)
+			a->seen |= 1u << (c - OPT_CONFIG);
+		switch (c) {
+		case OPT_CONFIG:
+			a->config = optarg;
+			break;
+		case OPT_LISTEN:
+			a->listen = optarg;
+			break;
+		case OPT_PORT:
+			if (parse_port(optarg, &a->port) < 0)
+				return bad_usage("--port: '%s' is not a port number (0..65535)",
+						 optarg);
+			break;
+		case OPT_PORT_FILE:
+			a->port_file = optarg;
+			break;
+		case OPT_PLAIN_HTTP:
+			a->plain_http = true;
+			break;
+		case OPT_DIR:
+			a->dir = optarg;
+			break;
+		case OPT_FORCE:
+			a->force = true;
+			break;
+		case OPT_USER:
+			a->user = optarg;
+			break;
+		case OPT_USER_KEY:
+			a->user_key = optarg;
+			break;
+		case OPT_JSON:
+			a->json = true;
+			break;
+		case 'h':
+		case OPT_HELP:
+			exit(usage(stdout, 0));
+		default:
+			return bad_usage("unknown option or missing argument: %s",
+					 argv[optind - 1]);
+		}
+	}
+	a->argc = argc - optind;
+	a->argv = argv + optind;
+	return 0;
+}
+
+#define BIT(o) (1u << ((o)-OPT_CONFIG))
+
+/*
+ * Refuse options not in @allowed, and operands other than @operands after the @words
+ * subcommand words already consumed ("list" of "ledger list").
+ */
+static int only(const struct args *a, const char *cmd, unsigned allowed, int words, int operands)
+{
+	unsigned extra = a->seen & ~(allowed | BIT(OPT_HELP));
+	int n = a->argc - words;
+
+	for (const struct option *o = long_options; o->name; o++)
+		if (extra & BIT(o->val)) {
+			fprintf(stderr, "jit-ssh-ca: %s does not take --%s\n", cmd, o->name);
+			return 2;
+		}
+	if (n != operands) {
+		if (operands == 0)
+			fprintf(stderr, "jit-ssh-ca: %s takes no arguments (got '%s')\n", cmd,
+				a->argv[words]);
+		else
+			fprintf(stderr, "jit-ssh-ca: %s takes %d argument%s, not %d\n", cmd,
+				operands, operands == 1 ? "" : "s", n);
+		return 2;
+	}
+	return 0;
+}
+
+static int load_config(const struct args *a, struct config **ret)
+{
+	_cleanup_free_ char *err = NULL;
+	const char *path = a->config ? a->config : config_default_path();
+	int r = config_load(path, ret, &err);
+
+	if (r < 0)
+		fprintf(stderr, "jit-ssh-ca: %s\n", err ? err : jit_strerror(r));
+	return r;
+}
+
+/* The first enrolled-looking key of the user running init, or NULL. */
+static char *find_user_key(const char *file)
+{
+	static const char *const names[] = {"id_ed25519.pub", "id_ecdsa.pub", "id_rsa.pub"};
+	const char *home = getenv("HOME");
+	_cleanup_free_ char *text = NULL;
+
+	if (file) {
+		if (tlsgen_read_file(file, &text, NULL) < 0)
+			return NULL;
+		return TAKE_PTR(text);
+	}
+	for (size_t i = 0; home && i < ELEMENTSOF(names); i++) {
+		_cleanup_free_ char *p = NULL;
+
+		if (asprintf(&p, "%s/.ssh/%s", home, names[i]) < 0)
+			return NULL;
+		if (tlsgen_read_file(p, &text, NULL) == 0)
+			return TAKE_PTR(text);
+	}
+	return NULL;
+}
+
+static int cmd_init(const struct args *a)
+{
+	_cleanup_free_ char *defdir = NULL;
+	_cleanup_free_ char *key = NULL;
+	_cleanup_free_ char *err = NULL;
+	struct init_result res = {0};
+	const char *user = a->user ? a->user : getenv("USER");
+	struct init_options o = {
+		.dir = a->dir,
+		.port = a->port >= 0 ? (uint16_t)a->port : CONFIG_PORT_DEFAULT,
+		.force = a->force,
+		.user = user && *user ? user : "root",
+		.now = (uint64_t)time(NULL),
+	};
+	int r;
+
+	if ((r = only(a, "init",
+		      BIT(OPT_DIR) | BIT(OPT_PORT) | BIT(OPT_FORCE) | BIT(OPT_USER) |
+			      BIT(OPT_USER_KEY),
+		      0, 0)) != 0)
+		return r;
+	if (!o.dir) {
+		defdir = strdup(config_default_path());
+		if (!defdir)
+			return 1;
+		o.dir = dirname(defdir);
+	}
+	key = find_user_key(a->user_key);
+	if (a->user_key && !key) {
+		fprintf(stderr, "jit-ssh-ca: cannot read --user-key %s\n", a->user_key);
+		return 1;
+	}
+	o.user_key = key;
+	if ((r = init_run(&o, &res, &err)) < 0) {
+		fprintf(stderr, "jit-ssh-ca: init: %s\n", err ? err : jit_strerror(r));
+		return 1;
+	}
+	printf("Created the CA state directory %s\n\n"
+	       "CA public key (hosts trust it with TrustedUserCAKeys; also in %s/ca_key.pub):\n"
+	       "%s\n\n"
+	       "TLS pin (clients check the CA with it: jit-ssh --pin, JIT_SSH_PIN):\n"
+	       "%s\n\n",
+	       o.dir, o.dir, res.ca_line, res.pin);
+	if (key)
+		printf("The example policy %s/policy.yaml lets '%s' log in as '%s' on any host.\n",
+		       o.dir, o.user, o.user);
+	else
+		printf("No public key of '%s' was found: add one to %s/policy.yaml before the\n"
+		       "first request (or rerun with --force --user-key FILE).\n",
+		       o.user, o.dir);
+	printf("\nNext:\n"
+	       "  jit-ssh-ca serve --config %s\n"
+	       "  jit-ssh-hostcfg install --ca-key %s/ca_key.pub --host HOST --login %s"
+	       "    (on each host)\n"
+	       "  jit-ssh --ca https://localhost:%u --pin '%s' %s@HOST\n",
+	       res.config, o.dir, o.user, (unsigned)o.port, res.pin, o.user);
+	init_result_clear(&res);
+	return 0;
+}
+
+static int cmd_serve(const struct args *a)
+{
+	struct serve_options o = {
+		.config_path = a->config ? a->config : config_default_path(),
+		.listen = a->listen,
+		.port = a->port,
+		.port_file = a->port_file,
+		.plain_http = a->plain_http,
+		.log = stderr,
+	};
+	int r;
+
+	if ((r = only(a, "serve",
+		      BIT(OPT_CONFIG) | BIT(OPT_LISTEN) | BIT(OPT_PORT) | BIT(OPT_PORT_FILE) |
+			      BIT(OPT_PLAIN_HTTP),
+		      0, 0)) != 0)
+		return r;
+	return serve_run(&o);
+}
+
+static int cmd_pubkey(const struct args *a)
+{
+	_cleanup_(config_freep) struct config *cfg = NULL;
+	_cleanup_(key_freep) struct key *k = NULL;
+	_cleanup_free_ char *pub = NULL;
+	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ char *line = NULL;
+	int r;
+
+	if ((r = only(a, "pubkey", BIT(OPT_CONFIG), 0, 0)) != 0)
+		return r;
+	if (load_config(a, &cfg) < 0)
+		return 1;
+	/* The key itself; the .pub beside it only for a user who may not read the key. */
+	r = key_load_private(cfg->ca_key, true, &k);
+	if (r == -EACCES) {
+		if (asprintf(&pub, "%s.pub", cfg->ca_key) < 0)
+			return 1;
+		if ((r = tlsgen_read_file(pub, &text, NULL)) == 0)
+			r = key_from_line(text, &k, NULL);
+	}
+	if (r == JIT_E_PERMISSION) {
+		fprintf(stderr,
+			"jit-ssh-ca: CA key file %s is readable or writable by group or "
+			"others. Fix it with: chmod 600 %s\n",
+			cfg->ca_key, cfg->ca_key);
+		return 1;
+	}
+	if (r < 0) {
+		fprintf(stderr, "jit-ssh-ca: cannot load the CA key %s: %s\n", cfg->ca_key,
+			jit_strerror(r));
+		return 1;
+	}
+	if (key_to_line(k, "jit-ssh-ca", &line) < 0)
+		return 1;
+	printf("%s\n", line);
+	return 0;
+}
+
+static int open_ledger(const struct args *a, struct ledger **ret)
+{
+	_cleanup_(config_freep) struct config *cfg = NULL;
+	struct ledger_options lo = {.read_only = 1};
+	int r;
+
+	if (load_config(a, &cfg) < 0)
+		return 1;
+	lo.map_size = cfg->ledger_map_size;
+	lo.signer_id = cfg->signer_id;
+	if ((r = ledger_open(cfg->ledger, &lo, ret)) < 0) {
+		fprintf(stderr, "jit-ssh-ca: cannot open the ledger %s: %s\n", cfg->ledger,
+			jit_strerror(r));
+		return 1;
+	}
+	return 0;
+}
+
+static const char *str_or_dash(const json_t *rec, const char *key)
+{
+	const char *s = json_string_value(json_object_get(rec, key));
+
+	return s && *s ? s : "-";
+}
+
+static int print_row(void *ctx, const json_t *rec)
+{
+	char stamp[32] = "-", serial[24] = "-";
+	json_t *v;
+
+	(void)ctx;
+	v = json_object_get(rec, "time");
+	if (json_is_integer(v)) {
+		time_t t = (time_t)json_integer_value(v);
+		struct tm tm;
+
+		if (gmtime_r(&t, &tm))
+			strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	v = json_object_get(rec, "serial");
+	if (json_is_integer(v))
+		snprintf(serial, sizeof(serial), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	printf("%-6" JSON_INTEGER_FORMAT " %-20s %-8s %-16s %-24s %-12s %-10s %s\n",
+	       json_integer_value(json_object_get(rec, "seq")), stamp, str_or_dash(rec, "event"),
+	       str_or_dash(rec, "user"), str_or_dash(rec, "host"), str_or_dash(rec, "login"),
+	       serial, str_or_dash(rec, "request_id"));
+	return 0;
+}
+
+static int collect(void *ctx, const json_t *rec)
+{
+	return json_array_append(ctx, (json_t *)rec) < 0 ? -ENOMEM : 0;
+}
+
+static int cmd_ledger(const struct args *a)
+{
+	struct ledger *l = NULL;
+	const char *sub = a->argc > 0 ? a->argv[0] : NULL;
+	int r;
+
+	if (!sub)
+		return bad_usage("ledger: %s", "missing subcommand (list or verify)");
+	if (!strcmp(sub, "list")) {
+		json_t *all = NULL;
+
+		if ((r = only(a, "ledger list", BIT(OPT_CONFIG) | BIT(OPT_JSON), 1, 0)) != 0)
+			return r;
+		if (open_ledger(a, &l) != 0)
+			return 1;
+		if (a->json) {
+			all = json_array();
+			r = all ? ledger_foreach(l, 1, collect, all) : -ENOMEM;
+			if (r == 0) {
+				json_dumpf(all, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+				putchar('\n');
+			}
+			json_decref(all);
+		} else {
+			printf("%-6s %-20s %-8s %-16s %-24s %-12s %-10s %s\n", "SEQ", "TIME (UTC)",
+			       "EVENT", "USER", "HOST", "LOGIN", "SERIAL", "REQUEST");
+			r = ledger_foreach(l, 1, print_row, NULL);
+		}
+		ledger_close(l);
+		if (r < 0) {
+			fprintf(stderr, "jit-ssh-ca: cannot read the ledger: %s\n",
+				jit_strerror(r));
+			return 1;
+		}
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
+	if (!strcmp(sub, "verify")) {
+		_cleanup_free_ char *err = NULL;
+		uint64_t n = 0;
+
+		if ((r = only(a, "ledger verify", BIT(OPT_CONFIG), 1, 0)) != 0)
+			return r;
+		if (open_ledger(a, &l) != 0)
+			return 1;
+		r = ledger_verify(l, &n, &err);
+		ledger_close(l);
+		if (r < 0) {
+			fprintf(stderr, "ledger NOT intact: %s\n", err ? err : jit_strerror(r));
+			return 1;
+		}
+		printf("ledger intact: %llu records\n", (unsigned long long)n);
+		return 0;
+	}
+	return bad_usage("ledger: unknown subcommand '%s' (list or verify)", sub);
+}
+
+static int cmd_policy(const struct args *a)
+{
+	struct policy *p = NULL;
+	_cleanup_free_ char *err = NULL;
+	const char *file;
+	int r;
+
+	if (a->argc < 1 || strcmp(a->argv[0], "check") != 0)
+		return bad_usage("policy: %s", "expected 'policy check FILE'");
+	if ((r = only(a, "policy check", 0, 1, 1)) != 0)
+		return r;
+	file = a->argv[1];
+	r = policy_load_file(file, &p, &err);
+	if (r < 0) {
+		if (err)
+			fprintf(stderr, "%s\n", err);
+		else
+			fprintf(stderr, "%s: %s\n", file, jit_strerror(r));
+		return 1;
+	}
+	printf("%s: ok (version %s)\n", file, policy_version(p));
+	policy_unref(p);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = {0};
+	const char *cmd;
+	int r;
+
+	if (argc < 2)
+		return usage(stderr, 2);
+	cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help"))
+		return usage(stdout, 0);
+	if ((r = parse_args(argc - 1, argv + 1, &a)) != 0)
+		return r;
+	if (!strcmp(cmd, "init"))
+		return cmd_init(&a);
+	if (!strcmp(cmd, "serve"))
+		return cmd_serve(&a);
+	if (!strcmp(cmd, "pubkey"))
+		return cmd_pubkey(&a);
+	if (!strcmp(cmd, "ledger"))
+		return cmd_ledger(&a);
+	if (!strcmp(cmd, "policy"))
+		return cmd_policy(&a);
+	return bad_usage("unknown command '%s'", cmd);
+}

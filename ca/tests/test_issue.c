@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_issue.c - deciding and issuing (issue.h) against a real policy and a real ledger in a
+ * temporary directory: the certificate's principal, key ID, serial and validity; lifetime
+ * caps; denials recorded; and no certificate when the ledger cannot record it.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "cert.h"
+#include "err.h"
+#include "issue.h"
+#include "ledger.h"
+#include "policy.h"
+#include "request.h"
+
+#define NOW 1700000000ull
+#define SKEW 60
+#define REQUEST_ID "00112233445566778899aabbccddeeff"
+
+struct fixture {
+	char dir[64];
+	struct ledger *ledger;
+	struct policy *policy;
+	struct key *ca;
+	struct key *alice;
+	struct key *session;
+	char *ca_fp;
+	struct signer signer;
+	struct issue_ctx ctx;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char *alice_line = NULL, *text = NULL, *err = NULL;
+
+	assert_non_null(f);
+	strcpy(f->dir, "/tmp/jit-ca-issue-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(ledger_open(f->dir, NULL, &f->ledger), 0);
+	assert_int_equal(key_generate(KEY_ED25519, 0, &f->ca), 0);
+	assert_int_equal(key_generate(KEY_ED25519, 0, &f->alice), 0);
+	assert_int_equal(key_generate(KEY_ED25519, 0, &f->session), 0);
+	assert_int_equal(key_fingerprint(f->ca, &f->ca_fp), 0);
+	assert_int_equal(key_to_line(f->alice, NULL, &alice_line), 0);
+	assert_true(
+		asprintf(&text,
+			 "version: 1\n"
+			 "settings:\n"
+			 "  default_ttl: 15m\n"
+			 "  max_ttl: 1h\n"
+			 "users:\n"
+			 "  alice:\n"
+			 "    keys: [\"%s\"]\n"
+			 "  bob:\n"
+			 "    keys: [\"%s\"]\n"
+			 "groups:\n"
+			 "  approvers: [bob]\n"
+			 "rules:\n"
+			 "  - name: self\n"
+			 "    users: [alice]\n"
+			 "    hosts: [\"*\"]\n"
+			 "    logins: [\"${user}\"]\n"
+			 "  - name: deploy-with-approval\n"
+			 "    users: [alice]\n"
+			 "    hosts: [\"*\"]\n"
+			 "    logins: [deploy]\n"
+			 "    approvals:\n"
+			 "      count: 1\n"
+			 "      from: [approvers]\n",
+			 alice_line,
+			 "ssh-ed25519 "
+			 "AAAAC3NzaC1lZDI1NTE5AAAAIGa3+J+UDTOkzUPGKzI6tJ90ptGnwCDZCzF031fEpkR/") >
+		0);
+	if (policy_load_buffer("test-policy", text, strlen(text), &f->policy, &err) < 0)
+		fail_msg("policy: %s", err ? err : "?");
+	f->signer = key_signer(f->ca);
+	f->ctx = (struct issue_ctx){
+		.policy = f->policy,
+		.ledger = f->ledger,
+		.ca = &f->signer,
+		.ca_fingerprint = f->ca_fp,
+		.skew_sec = SKEW,
+		.max_ttl_sec = 3600,
+	};
+	free(alice_line);
+	free(text);
+	*state = f;
+	return 0;
+}
+
+static void rmtree_ledger(const char *dir)
+{
+	char p[128];
+
+	snprintf(p, sizeof(p), "%s/data.mdb", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/lock.mdb", dir);
+	unlink(p);
+	rmdir(dir);
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	ledger_close(f->ledger);
+	rmtree_ledger(f->dir);
+	policy_unref(f->policy);
+	key_free(f->ca);
+	key_free(f->alice);
+	key_free(f->session);
+	free(f->ca_fp);
+	free(f);
+	return 0;
+}
+
+/* Issue a request by alice for @login on web-1 asking @ttl seconds. */
+static int issue(struct fixture *f, const char *login, uint64_t ttl, json_t **ret_body,
+		 struct request_error *e)
+{
+	struct request q = {
+		.user = "alice",
+		.host = "web-1",
+		.login = (char *)login,
+		.public_key = f->session,
+		.ttl_sec = ttl,
+		.reason = "test",
+		.timestamp = NOW,
+		.nonce = "0123456789abcdef",
+	};
+	struct issue_input in = {
+		.req = &q,
+		.request_id = REQUEST_ID,
+		.user_key_fp = "SHA256:requester",
+		.client_addr = "127.0.0.1",
+		.now = NOW,
+	};
+	uint64_t seq = 0;
+	int r;
+
+	*ret_body = NULL;
+	memset(e, 0, sizeof(*e));
+	r = issue_request(&f->ctx, &in, &seq, ret_body, e);
+	if (r == 0)
+		assert_true(seq > 0);
+	return r;
+}
+
+static struct cert *answer_cert(const json_t *body)
+{
+	struct cert *c = NULL;
+	const char *line = json_string_value(json_object_get(body, "certificate"));
+
+	assert_non_null(line);
+	assert_int_equal(cert_from_line(line, &c), 0);
+	return c;
+}
+
+static void test_allowed_request_gets_a_certificate_for_the_host_bound_principal(void **state)
+{
+	struct fixture *f = *state;
+	struct request_error e;
+	json_t *body;
+	struct cert *c;
+
+	assert_int_equal(issue(f, "alice", 0, &body, &e), 0);
+	assert_int_equal(issue_answer_status(body), 201);
+	assert_string_equal(json_string_value(json_object_get(body, "state")), "issued");
+	assert_string_equal(json_string_value(json_object_get(body, "request_id")), REQUEST_ID);
+	c = answer_cert(body);
+	assert_int_equal(c->n_principals, 1);
+	assert_string_equal(c->principals[0], "jit:web-1:alice");
+	assert_string_equal(c->key_id,
+			    "jit-ssh user=alice host=web-1 login=alice request=" REQUEST_ID);
+	assert_string_equal(json_string_value(json_object_get(body, "key_id")), c->key_id);
+	assert_int_equal((json_int_t)c->serial,
+			 json_integer_value(json_object_get(body, "serial")));
+	assert_true(key_equal_public(c->subject, f->session));
+	assert_int_equal(cert_check(c, f->ca, NOW, "jit:web-1:alice"), 0);
+	cert_free(c);
+	json_decref(body);
+}
+
+static void test_validity_is_backdated_by_the_skew_and_the_lifetime_counts_from_now(void **state)
+{
+	struct fixture *f = *state;
+	struct request_error e;
+	json_t *body;
+	struct cert *c;
+
+	assert_int_equal(issue(f, "alice", 0, &body, &e), 0);
+	c = answer_cert(body);
+	assert_int_equal(c->valid_after, NOW - SKEW);
+	assert_int_equal(c->valid_before, NOW + 15 * 60); /* the policy's default_ttl */
+	assert_int_equal(json_integer_value(json_object_get(body, "valid_after")), NOW - SKEW);
+	assert_int_equal(json_integer_value(json_object_get(body, "valid_before")), NOW + 900);
+	cert_free(c);
+	json_decref(body);
+}
+
+static void test_requested_lifetime_below_the_caps_is_granted(void **state)
+{
+	struct fixture *f = *state;
+	struct request_error e;
+	json_t *body;
+	struct cert *c;
+
+	assert_int_equal(issue(f, "alice", 120, &body, &e), 0);
+	c = answer_cert(body);
+	assert_int_equal(c->valid_before, NOW + 120);
+	cert_free(c);
+	json_decref(body);
+}
+
+static void test_requested_lifetime_over_the_policy_cap_is_capped(void **state)
+{
+	struct fixture *f = *state;
+	struct request_error e;
+	json_t *body;
+	struct cert *c;
+
+	assert_int_equal(issue(f, "alice", 100000, &body, &e), 0);
+	c = answer_cert(body);
+	assert_int_equal(c->valid_before, NOW + 3600);
+	cert_free(c);
+	json_decref(body);
+}
+
+static void test_config_maximum_caps_the_lifetime_below_the_policy(void **state)
+{
+	struct fixture *f = *state;
+	struct request_error e;
+	json_t *body;
+	struct cert *c;
+
+	f->ctx.max_ttl_sec = 300;
+	assert_int_equal(issue(f, "alice", 0, &body, &e), 0);
+	c = answer_cert(body);
+	assert_int_equal(c->valid_before, NOW + 300);
+	assert_int_equal(c->valid_after, NOW - SKEW);
+	cert_free(c);
+	json_decref(body);
+}
+
+static void test_each_issuance_gets_a_new_serial(void **state)
+{
+	struct fixture *f = *state;
+	struct request_error e;
+	json_t *b1, *b2;
+
+	assert_int_equal(issue(f, "alice", 0, &b1, &e), 0);
+	assert_int_equal(issue(f, "alice", 0, &b2, &e), 0);
+	assert_true(json_integer_value(json_object_get(b1, "serial")) > 0);
+	assert_true(json_integer_value(json_object_get(b1, "serial")) !=
+		    json_integer_value(json_object_get(b2, "serial")));
+	json_decref(b1);
+	json_decref(b2);
+}
+
+static void test_issued_record_holds_the_certificate_and_its_facts(void **state)
+{
+	struct fixture *f = *state;
+	struct request_error e;
+	json_t *body, *events, *rec;
+
+	assert_int_equal(issue(f, "alice", 0, &body, &e), 0);
+	assert_int_equal(ledger_request_events(f->ledger, REQUEST_ID, &events), 0);
+	assert_int_equal(json_array_size(events), 1);
+	rec = json_array_get(events, 0);
+	assert_string_equal(json_string_value(json_object_get(rec, "event")), "issued");
+	assert_true(json_equal(json_object_get(rec, "certificate"),
+			       json_object_get(body, "certificate")));
+	assert_true(json_equal(json_object_get(rec, "serial"), json_object_get(body, "serial")));
+	assert_string_equal(json_string_value(json_object_get(rec, "user")), "alice");
+	assert_string_equal(json_string_value(json_object_get(rec, "user_key")),
+			    "SHA256:requester");
+	assert_string_equal(json_string_value(json_object_get(rec, "ca_key")), f->ca_fp);
+	assert_string_equal(json_string_value(json_object_get(rec, "rule")), "self");
+	assert_string_equal(json_string_value(json_object_get(rec, "client_addr")), "127.0.0.1");
+	assert_string_equal(json_string_value(json_object_get(rec, "reason")), "test");
+	assert_string_equal(json_string_value(json_object_get(rec, "policy_version")),
+			    policy_version(f->policy));
+	json_decref(events);
+	json_decref(body);
+}
+
+static void test_answer_rebuilt_from_the_ledger_equals_the_first_answer(void **state)
+{
+	struct fixture *f = *state;
+	struct request_error e;
+	json_t *body, *events, *again;
+
+	assert_int_equal(issue(f, "alice", 0, &body, &e), 0);
+	assert_int_equal(ledger_request_events(f->ledger, REQUEST_ID, &events), 0);
+	assert_int_equal(issue_answer_from_events(events, &again), 0);
+	assert_true(json_equal(body, again));
+	json_decref(again);
+	json_decref(events);
+	json_decref(body);
+}
+
+static void test_denied_request_is_answered_with_a_reason_and_recorded(void **state)
+{
+	struct fixture *f = *state;
+	struct request_error e;
+	json_t *body, *events, *again;
+
+	assert_int_equal(issue(f, "root", 0, &body, &e), 0);
+	assert_int_equal(issue_answer_status(body), 403);
+	assert_string_equal(json_string_value(json_object_get(body, "state")), "denied");
+	assert_true(strlen(json_string_value(json_object_get(body, "reason"))) > 0);
+	assert_null(json_object_get(body, "certificate"));
+	assert_int_equal(ledger_request_events(f->ledger, REQUEST_ID, &events), 0);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(events, 0), "event")),
+			    "denied");
+	assert_int_equal(issue_answer_from_events(events, &again), 0);
+	assert_true(json_equal(body, again));
+	json_decref(again);
+	json_decref(events);
+	json_decref(body);
+}
+
+static void test_rule_needing_approval_is_denied_saying_so(void **state)
+{
+	struct fixture *f = *state;
+	struct request_error e;
+	json_t *body;
+
+	assert_int_equal(issue(f, "deploy", 0, &body, &e), 0);
+	assert_int_equal(issue_answer_status(body), 403);
+	assert_non_null(strstr(json_string_value(json_object_get(body, "reason")), "approval"));
+	assert_string_equal(json_string_value(json_object_get(body, "rule")),
+			    "deploy-with-approval");
+	json_decref(body);
+}
+
+static void test_no_certificate_leaves_when_the_ledger_cannot_record_it(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_options ro = {.read_only = 1};
+	struct ledger *ledger = f->ledger;
+	struct request_error e;
+	uint64_t before = 0, after = 0;
+	json_t *body;
+
+	/* The same ledger, reopened read-only: every append fails. */
+	assert_int_equal(ledger_count(ledger, &before), 0);
+	ledger_close(ledger);
+	assert_int_equal(ledger_open(f->dir, &ro, &f->ledger), 0);
+	f->ctx.ledger = f->ledger;
+	assert_int_not_equal(issue(f, "alice", 0, &body, &e), 0);
+	assert_null(body);
+	assert_int_equal(e.status, 503);
+	assert_string_equal(e.code, "ledger_unavailable");
+	assert_int_not_equal(issue(f, "root", 0, &body, &e), 0);
+	assert_null(body);
+	assert_int_equal(e.status, 503);
+	assert_int_equal(ledger_count(f->ledger, &after), 0);
+	assert_int_equal(after, before);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+		T(test_allowed_request_gets_a_certificate_for_the_host_bound_principal),
+		T(test_validity_is_backdated_by_the_skew_and_the_lifetime_counts_from_now),
+		T(test_requested_lifetime_below_the_caps_is_granted),
+		T(test_requested_lifetime_over_the_policy_cap_is_capped),
+		T(test_config_maximum_caps_the_lifetime_below_the_policy),
+		T(test_each_issuance_gets_a_new_serial),
+		T(test_issued_record_holds_the_certificate_and_its_facts),
+		T(test_answer_rebuilt_from_the_ledger_equals_the_first_answer),
+		T(test_denied_request_is_answered_with_a_reason_and_recorded),
+		T(test_rule_needing_approval_is_denied_saying_so),
+		T(test_no_certificate_leaves_when_the_ledger_cannot_record_it),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
