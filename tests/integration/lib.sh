@@ -25,14 +25,19 @@ chmod 0700 "$T/run"
 
 PIDS=()
 CHECKS=0
+# Commands run at exit after the processes are stopped (e.g. "umount DIR"), one per entry.
+AT_EXIT=()
 
 cleanup() {
-	local rc=$? pid
+	local rc=$? pid cmd
 	for pid in "${PIDS[@]}"; do
 		kill "$pid" 2>/dev/null || true
 	done
 	for pid in "${PIDS[@]}"; do
 		wait "$pid" 2>/dev/null || true
+	done
+	for cmd in "${AT_EXIT[@]}"; do
+		eval "$cmd" || true
 	done
 	# A sanitizer build reports into the logs and stderr files, not always the exit status.
 	if [ "$rc" = 0 ] && grep -rlE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T" \
@@ -78,6 +83,18 @@ check() {
 	local what=$1
 	shift
 	if "$@" >/dev/null; then ok "$what"; else fail "$what (command: $*)"; fi
+}
+
+# jcheck DESCRIPTION FILE FILTER [JQ-OPTIONS...]: pass if `jq -e OPTIONS FILTER FILE` is
+# true; on failure show the start of FILE
+jcheck() {
+	local what=$1 file=$2 filter=$3
+	shift 3
+	if jq -e "$@" "$filter" "$file" >/dev/null 2>"$T/.jq.err"; then
+		ok "$what"
+	else
+		fail "$what: jq '$filter' is not true of $file: $(head -c 800 "$file"; cat "$T/.jq.err")"
+	fi
 }
 
 skip_all() {
@@ -170,27 +187,79 @@ init_ca() {
 	CA_PUB="$T/ca/ca_key.pub"
 }
 
-# serve_ca: start jit-ssh-ca serve on an ephemeral port; sets CA_PID, CA_PORT, CA_URL
+# serve_ca [ARGS...]: start jit-ssh-ca serve with the test config and ARGS (e.g.
+# --plain-http); on an ephemeral port unless CA_FIXED_PORT=1 (then on the config's port, see
+# set_config). Sets CA_PID, CA_PORT, CA_URL.
 serve_ca() {
+	local port=(--port 0) scheme=https a
+	[ -z "${CA_FIXED_PORT:-}" ] || port=()
+	for a in "$@"; do [ "$a" != --plain-http ] || scheme=http; done
+	if grep -qx 'plain_http: true' "$T/ca/config.yaml"; then scheme=http; fi
 	rm -f "$T/ca.port"
-	"$JIT_SSH_CA" serve --config "$T/ca/config.yaml" --port 0 --port-file "$T/ca.port" \
-		2>>"$T/ca.log" &
+	"$JIT_SSH_CA" serve --config "$T/ca/config.yaml" "${port[@]}" --port-file "$T/ca.port" \
+		"$@" 2>>"$T/ca.log" &
 	CA_PID=$!
 	PIDS+=("$CA_PID")
 	wait_for "jit-ssh-ca serve" "$CA_PID" test -s "$T/ca.port"
 	CA_PORT=$(cat "$T/ca.port")
-	CA_URL="https://127.0.0.1:$CA_PORT"
+	CA_URL="$scheme://127.0.0.1:$CA_PORT"
 }
 
+# stop_ca: SIGTERM the CA and wait for it (it is then no longer in PIDS)
 stop_ca() {
 	kill "$CA_PID"
 	wait "$CA_PID" 2>/dev/null || true
+	forget_pid "$CA_PID"
 }
 
-# ca_get PATH OUT: GET over the pinned TLS connection; prints the HTTP status
+# forget_pid PID: drop a process that has been waited for from PIDS
+forget_pid() {
+	local p keep=()
+	for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+	PIDS=("${keep[@]}")
+}
+
+# set_config KEY VALUE: set KEY in the CA's config.yaml (replaced, or added at the end)
+set_config() {
+	local f="$T/ca/config.yaml"
+	if grep -q "^$1:" "$f"; then
+		sed -i "s|^$1:.*|$1: $2|" "$f"
+	else
+		echo "$1: $2" >>"$f"
+	fi
+}
+
+# ca_curl ARGS...: curl to the CA, pinned when it speaks TLS
+ca_curl() {
+	local tls=()
+	case $CA_URL in
+	https:*) tls=(--cacert "$T/ca/tls_cert.pem" --pinnedpubkey "$CA_PIN") ;;
+	esac
+	curl -sS --max-time 30 "${tls[@]}" "$@"
+}
+
+# ca_get PATH OUT: GET from the CA; prints the HTTP status
 ca_get() {
-	curl -sS --max-time 30 --cacert "$T/ca/tls_cert.pem" --pinnedpubkey "$CA_PIN" -o "$2" \
-		-w '%{http_code}' "$CA_URL$1"
+	ca_curl -o "$2" -w '%{http_code}' "$CA_URL$1"
+}
+
+# health OUT: GET /healthz into OUT; fails unless it answers 200
+health() {
+	local status
+	status=$(ca_get /healthz "$1") || fail "GET /healthz failed"
+	[ "$status" = 200 ] || fail "GET /healthz answered $status: $(head -c 300 "$1")"
+}
+
+# ca_cmd ARGS...: jit-ssh-ca ARGS --config (the test config)
+ca_cmd() {
+	"$JIT_SSH_CA" "$@" --config "$T/ca/config.yaml"
+}
+
+# ledger_json [CONFIG]: every ledger record as one JSON array (`ledger list --json`, which
+# may print an array or one object a line)
+ledger_json() {
+	"$JIT_SSH_CA" ledger list --json --config "${1:-$T/ca/config.yaml}" 2>>"$T/ledger.log" |
+		jq -s 'if length == 1 and (.[0] | type) == "array" then .[0] else . end'
 }
 
 # ledger_serials: every certificate serial in the ledger, one a line, in ledger order
@@ -200,6 +269,9 @@ ledger_serials() {
 			select(has("serial") and (.serial | type) == "number" and .serial > 0) |
 			.serial' | awk '!seen[$0]++'
 }
+
+# fingerprint PUBFILE: the SHA256 fingerprint ssh-keygen prints for a key
+fingerprint() { ssh-keygen -l -E sha256 -f "$1" | awk '{ print $2 }'; }
 
 # ---- sshd ------------------------------------------------------------------------------
 
@@ -220,14 +292,24 @@ free_port() {
 start_sshd() {
 	local name=$1 host=$2 d="$T/sshd-$1" pid port attempt extra=() args=()
 	shift 2
+	local hostcfg=$JIT_SSH_HOSTCFG
 	if [ "${1:-}" = --principals-command ]; then
 		extra=(--principals-command)
 		shift
+		# sshd runs an AuthorizedPrincipalsCommand only from a path whose every
+		# directory is root-owned and not group/world-writable; a checkout under
+		# /tmp is not, so run a copy from a private directory under /run.
+		local safe
+		safe=$(mktemp -d /run/jit-ssh-it.XXXXXX)
+		chmod 0755 "$safe"
+		AT_EXIT+=("rm -rf '$safe'")
+		cp "$JIT_SSH_HOSTCFG" "$safe/jit-ssh-hostcfg"
+		hostcfg=$safe/jit-ssh-hostcfg
 	fi
 	for l in "$@"; do args+=(--login "$l"); done
 	mkdir -p "$d"
 	ssh-keygen -q -t ed25519 -N '' -C "$host" -f "$d/host_key"
-	"$JIT_SSH_HOSTCFG" install --ca-key "$CA_PUB" --host "$host" "${args[@]}" \
+	"$hostcfg" install --ca-key "$CA_PUB" --host "$host" "${args[@]}" \
 		--etc "$d/etc" "${extra[@]}" >"$d/hostcfg.out" 2>&1 ||
 		fail "jit-ssh-hostcfg install: $(cat "$d/hostcfg.out")"
 	cat >"$d/sshd_config" <<-EOF
@@ -312,13 +394,14 @@ cert_principals() {
 
 new_nonce() { openssl rand -hex 16; }
 
-# hand_body USER HOST LOGIN PUBFILE [TTL [TIMESTAMP [NONCE]]]: a request body (one line)
+# hand_body USER HOST LOGIN PUBFILE [TTL [TIMESTAMP [NONCE]]]: a request body (one line);
+# its reason is HAND_REASON, default "integration test"
 hand_body() {
 	jq -cn --arg user "$1" --arg host "$2" --arg login "$3" --arg pk "$(cat "$4")" \
 		--argjson ttl "${5:-0}" --argjson ts "${6:-$(date +%s)}" \
-		--arg nonce "${7:-$(new_nonce)}" \
+		--arg nonce "${7:-$(new_nonce)}" --arg reason "${HAND_REASON:-integration test}" \
 		'{user: $user, host: $host, login: $login, public_key: $pk, ttl_seconds: $ttl,
-		  reason: "integration test", timestamp: $ts, nonce: $nonce}'
+		  reason: $reason, timestamp: $ts, nonce: $nonce}'
 }
 
 # hand_sign KEY BODYFILE [NAMESPACE]: the base64 SSHSIG over the file, armour removed
@@ -328,15 +411,14 @@ hand_sign() {
 	sed -e '/^-----/d' "$2.sig" | tr -d '\n'
 }
 
-# hand_post BODYFILE AUTH OUT [CONTENT_TYPE [CURL-ARGS...]]: POST /v1/requests; prints the
-# HTTP status
+# hand_post BODYFILE AUTH OUT [CONTENT_TYPE [CURL-ARGS...]]: POST /v1/requests (or the path
+# in HAND_PATH); prints the HTTP status
 hand_post() {
 	local auth=() body=$1 out=$3 type=${4:-application/json}
 	[ -z "$2" ] || auth=(-H "Authorization: $2")
 	shift $(($# < 4 ? $# : 4))
-	curl -sS --max-time 30 --cacert "$T/ca/tls_cert.pem" --pinnedpubkey "$CA_PIN" -o "$out" \
-		-w '%{http_code}' -H "Content-Type: $type" "${auth[@]}" "$@" \
-		--data-binary "@$body" "$CA_URL/v1/requests"
+	ca_curl -o "$out" -w '%{http_code}' -H "Content-Type: $type" "${auth[@]}" "$@" \
+		--data-binary "@$body" "$CA_URL${HAND_PATH:-/v1/requests}"
 }
 
 # hand_request KEY BODYFILE OUT: sign with KEY and POST; prints the HTTP status
@@ -353,6 +435,26 @@ hand_cert() {
 	status=$(hand_request "$T/keys/$2" "$T/$1.body" "$T/$1.json")
 	[ "$status" = 201 ] || fail "request for $1 answered $status: $(cat "$T/$1.json")"
 	jq -r .certificate "$T/$1.json" >"$T/keys/$1-cert.pub"
+}
+
+# fast_request KEY USER HOST LOGIN PUBFILE OUT: one request signed with KEY and POSTed, made
+# without jq or openssl (for loops of many); answer in OUT; prints the HTTP status, "000"
+# when the CA did not answer. Nonce: the shell's PID, the time in microseconds, a random.
+fast_request() {
+	local ts nonce sig sl status
+	printf -v ts '%(%s)T' -1
+	nonce="fast-$BASHPID-${EPOCHREALTIME/./}-$RANDOM"
+	printf '{"user":"%s","host":"%s","login":"%s","public_key":"%s","ttl_seconds":0,"reason":"%s","timestamp":%s,"nonce":"%s"}' \
+		"$2" "$3" "$4" "$(<"$5")" "${HAND_REASON:-integration test}" "$ts" "$nonce" \
+		>"$6.body"
+	rm -f "$6.body.sig"
+	ssh-keygen -q -Y sign -n jit-ssh-request -f "$1" "$6.body" 2>/dev/null
+	mapfile -t sl <"$6.body.sig"
+	sig=$(IFS= && echo "${sl[*]:1:${#sl[@]}-2}")
+	status=$(ca_curl -o "$6" -w '%{http_code}' -H 'Content-Type: application/json' \
+		-H "Authorization: SSHSIG $sig" --data-binary "@$6.body" "$CA_URL/v1/requests" \
+		2>/dev/null) || status=000
+	echo "$status"
 }
 
 # ---- the usual start -------------------------------------------------------------------
