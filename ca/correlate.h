@@ -7,8 +7,9 @@
  * auth.c auth_log()/format_method_key(), auth2-pubkey.c user_cert_trusted_ca() and
  * auth2-pubkeyfile.c):
  *
- *   Accepted publickey for USER from ADDR port N ssh2: TYPE-CERT FP ID KEYID (serial S) CA CATYPE CAFP[, INFO]
- *   Partial publickey for ...      (same shape; one step of AuthenticationMethods)
+ *   Accepted publickey for USER from ADDR port N ssh2: TYPE-CERT FP ID KEYID (serial S)
+ *       CA CATYPE CAFP[, INFO]       (one line)
+ *   Partial publickey for ...        (same shape; one step of AuthenticationMethods)
  *   Failed publickey for [invalid user ]USER from ... (same shape)
  *   Accepted certificate ID "KEYID" (serial S) signed by CATYPE CA CAFP via FILE
  *   Accepted certificate ID "KEYID" (serial S) signed by CA CATYPE CAFP found at FILE:LINE
@@ -19,7 +20,8 @@
  *
  * in these textual forms (docs/design/correlate.md has an example of each):
  *   - sshd's own stderr (`sshd -D -e`): the message alone, no time, host or pid;
- *   - classic syslog and `journalctl -o short|short-precise`: "Nov 21 13:04:05[.ffffff] HOST TAG[PID]: MSG";
+ *   - classic syslog and `journalctl -o short|short-precise`:
+ *     "Nov 21 13:04:05[.ffffff] HOST TAG[PID]: MSG";
  *   - rsyslog ISO / `journalctl -o short-iso|short-iso-precise`:
  *     "2026-11-21T13:04:05[.ffffff](Z|+HH:MM|+HHMM) HOST TAG[PID]: MSG";
  *   - `journalctl -o short-unix`: "1795266245.123456 HOST TAG[PID]: MSG";
