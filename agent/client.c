@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -15,6 +16,7 @@
 #include "cert.h"
 #include "client.h"
 #include "err.h"
+#include "explain.h"
 #include "http.h"
 #include "key.h"
 #include "opts.h"
@@ -328,12 +330,15 @@ static int pick_keys(struct session *s)
 		   "(Ed25519, ECDSA P-256/P-384 or RSA of 2048 bits or more)");
 }
 
-/* Build, sign and send one request with candidate @c; the answer in *ret. */
-static int send_request(struct session *s, const struct candidate *c, struct response **ret)
+/*
+ * Build, sign and POST one request with candidate @c to @path; the answer, whatever its
+ * status, in *ret. @public_key NULL leaves it out of the body (explain).
+ */
+static int post_signed(struct session *s, const struct candidate *c, const char *path,
+		       const char *public_key, struct http_reply *ret)
 {
 	const struct opts *o = s->o;
 	_cleanup_free_ char *nonce = NULL, *body = NULL, *auth = NULL, *url = NULL, *why = NULL;
-	struct http_reply reply = {0};
 	size_t len = 0;
 	int r;
 
@@ -343,7 +348,7 @@ static int send_request(struct session *s, const struct candidate *c, struct res
 		.user = o->user,
 		.host = o->host,
 		.login = o->login,
-		.public_key = s->fresh_line,
+		.public_key = public_key,
 		.ttl_sec = o->ttl_sec,
 		.reason = o->reason,
 		.timestamp = now_sec(),
@@ -353,24 +358,42 @@ static int send_request(struct session *s, const struct candidate *c, struct res
 		return say(CLIENT_EXIT_USAGE, "cannot build the request: %s", jit_strerror(r));
 	if ((r = request_authorization(&c->signer, body, len, &auth)) < 0)
 		return r; /* the caller reports a key that cannot sign */
-	if ((r = http_url_join(o->ca_url, "/v1/requests", &url)) < 0)
+	if ((r = http_url_join(o->ca_url, path, &url)) < 0)
 		return say(CLIENT_EXIT_FAILURE, "out of memory");
-	r = http_post_json(url, &s->tls, auth, body, len, 0, &reply, &why);
+	r = http_post_json(url, &s->tls, auth, body, len, 0, ret, &why);
 	if (r < 0)
 		return transport_failure(o, o->ca_url, r, why ? why : jit_strerror(r));
-	r = response_parse(reply.status, reply.body, reply.len, ret);
-	http_reply_clear(&reply);
-	if (r < 0)
-		return say(CLIENT_EXIT_CA,
-			   "the CA at %s gave an answer jit-ssh cannot use (HTTP %ld): %s",
-			   o->ca_url, reply.status, jit_strerror(r));
 	return 0;
 }
 
-/* Ask with each candidate key in turn until one is known to the CA. */
-static int obtain(struct session *s, struct response **ret)
+/* The answer as a response (response.h), or say why it is unusable. */
+static int parse_answer(const struct opts *o, const struct http_reply *reply, struct response **ret)
 {
-	_cleanup_(response_freep) struct response *resp = NULL;
+	int r = response_parse(reply->status, reply->body, reply->len, ret);
+
+	if (r < 0)
+		return say(CLIENT_EXIT_CA,
+			   "the CA at %s gave an answer jit-ssh cannot use (HTTP %ld): %s",
+			   o->ca_url, reply->status, jit_strerror(r));
+	return 0;
+}
+
+/* True for the CA's "this key is not enrolled for this user" answer. */
+static bool unknown_key(const struct http_reply *reply)
+{
+	_cleanup_(response_freep) struct response *r = NULL;
+
+	return reply->status == 401 && response_parse(401, reply->body, reply->len, &r) == 0 &&
+	       r->error && strcmp(r->error, "unknown_user_or_key") == 0;
+}
+
+/*
+ * POST a signed request to @path with each candidate key in turn until one is known to the
+ * CA; that answer, whatever it says, in *ret.
+ */
+static int ask(struct session *s, const char *path, const char *public_key, struct http_reply *ret)
+{
+	struct http_reply reply = {0};
 	char tried[CLIENT_KEYS_TRIED_MAX * 64] = "";
 	size_t used = 0;
 	bool sent = false;
@@ -378,8 +401,7 @@ static int obtain(struct session *s, struct response **ret)
 
 	for (size_t i = 0; i < s->n_cand; i++) {
 		const struct candidate *c = &s->cand[i];
-		resp = response_free(resp);
-		r = send_request(s, c, &resp);
+		r = post_signed(s, c, path, public_key, &reply);
 		if (r > 0)
 			return r; /* already reported */
 		used += (size_t)snprintf(tried + used, sizeof tried - used, "%s%s",
@@ -389,12 +411,12 @@ static int obtain(struct session *s, struct response **ret)
 			continue;
 		}
 		sent = true;
-		if (resp->kind == RESPONSE_ERROR && resp->status == 401 && resp->error &&
-		    strcmp(resp->error, "unknown_user_or_key") == 0)
+		if (unknown_key(&reply))
 			continue;
-		*ret = TAKE_PTR(resp);
+		*ret = reply;
 		return 0;
 	}
+	http_reply_clear(&reply);
 	if (!sent)
 		return say(CLIENT_EXIT_AGENT, "no key could sign the request (tried %s)", tried);
 	if (s->o->key_file)
@@ -410,40 +432,179 @@ static int obtain(struct session *s, struct response **ret)
 		   s->more_keys ? ", or name your enrolled key with JIT_SSH_IDENTITY" : "");
 }
 
-/* 202: long-poll GET /v1/requests/ID until the CA decides. */
-static int wait_for_approval(struct session *s, struct response **resp)
+/* Ask for the certificate: the CA's answer, parsed, in *ret. */
+static int obtain(struct session *s, struct response **ret)
+{
+	struct http_reply reply = {0};
+	int r;
+
+	if ((r = ask(s, "/v1/requests", s->fresh_line, &reply)) != 0)
+		return r;
+	r = parse_answer(s->o, &reply, ret);
+	http_reply_clear(&reply);
+	return r;
+}
+
+/* Ctrl-C while waiting for approval. */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/*
+ * The status line while waiting: on a terminal redrawn in place each second; otherwise a
+ * plain line when the approvals change and every CLIENT_STATUS_EVERY_SEC.
+ */
+struct waiting {
+	const struct response *resp; /* the latest pending answer (borrowed) */
+	uint64_t start;
+	bool tty;
+	bool drawn;	/* a status line is on the terminal, without a newline */
+	uint64_t shown; /* when the status was last shown */
+	char *progress; /* the status last shown, without the time */
+};
+
+static void show_status(struct waiting *w, bool force)
+{
+	_cleanup_free_ char *line = NULL, *progress = NULL;
+	uint64_t now = now_sec();
+
+	if (w->tty) {
+		if (!force && w->drawn && now == w->shown)
+			return;
+		if (response_pending_status(w->resp, now - w->start, &line) < 0)
+			return;
+		fprintf(stderr, "\r\033[Kjit-ssh: %s", line);
+		fflush(stderr);
+		w->drawn = true;
+		w->shown = now;
+		return;
+	}
+	if (response_pending_status(w->resp, 0, &progress) < 0)
+		return;
+	if (w->progress && strcmp(w->progress, progress) == 0 &&
+	    now - w->shown < CLIENT_STATUS_EVERY_SEC)
+		return;
+	if (response_pending_status(w->resp, now - w->start, &line) < 0)
+		return;
+	say(0, "%s", line);
+	free(w->progress);
+	w->progress = TAKE_PTR(progress);
+	w->shown = now;
+}
+
+/* Take the status line off the terminal, so that the next message starts clean. */
+static void clear_status(struct waiting *w)
+{
+	if (w->tty && w->drawn)
+		fputs("\r\033[K", stderr);
+	w->drawn = false;
+}
+
+static int waiting_tick(void *userdata)
+{
+	struct waiting *w = userdata;
+
+	if (interrupted)
+		return 1;
+	show_status(w, false);
+	return 0;
+}
+
+/* Sleep about @sec seconds, keeping the status line alive; false when interrupted. */
+static bool waiting_sleep(struct waiting *w, unsigned sec)
+{
+	for (unsigned i = 0; i < sec && !interrupted; i++) {
+		struct timespec one = {.tv_sec = 1};
+		nanosleep(&one, NULL);
+		show_status(w, false);
+	}
+	return !interrupted;
+}
+
+/*
+ * 202 pending: long-poll GET /v1/requests/ID?wait= until the answer's "state" is no longer
+ * "pending" (the status code of GET is 200 whatever the state), showing the status line.
+ */
+static int poll_approval(struct session *s, struct waiting *w, struct response **resp)
 {
 	const struct opts *o = s->o;
-	uint64_t start = now_sec();
+	_cleanup_free_ char *id = NULL;
+	int r;
 
-	say(0, "request %s waits for approval; waiting (Ctrl-C to stop)...", (*resp)->request_id);
+	if (!(id = strdup((*resp)->request_id)))
+		return say(CLIENT_EXIT_FAILURE, "out of memory");
 	while ((*resp)->kind == RESPONSE_PENDING) {
 		_cleanup_free_ char *path = NULL, *url = NULL, *why = NULL;
 		struct http_reply reply = {0};
 		uint64_t t0 = now_sec();
-		int r;
 
-		if (t0 - start > CLIENT_APPROVAL_WAIT_MAX_SEC)
+		w->resp = *resp;
+		show_status(w, true);
+		if (t0 - w->start > CLIENT_APPROVAL_WAIT_MAX_SEC) {
+			clear_status(w);
 			return say(CLIENT_EXIT_CA,
-				   "no decision on request %s after %u minutes; gave up",
-				   (*resp)->request_id, CLIENT_APPROVAL_WAIT_MAX_SEC / 60);
-		if (asprintf(&path, "/v1/requests/%s?wait=%d", (*resp)->request_id,
-			     CLIENT_POLL_WAIT_SEC) < 0 ||
-		    http_url_join(o->ca_url, path, &url) < 0)
+				   "no decision on request %s after %u minutes; gave up", id,
+				   CLIENT_APPROVAL_WAIT_MAX_SEC / 60);
+		}
+		if (asprintf(&path, "/v1/requests/%s?wait=%d", id, CLIENT_POLL_WAIT_SEC) < 0)
+			path = NULL;
+		if (!path || http_url_join(o->ca_url, path, &url) < 0) {
+			clear_status(w);
 			return say(CLIENT_EXIT_FAILURE, "out of memory");
-		r = http_get(url, &s->tls, CLIENT_POLL_WAIT_SEC + HTTP_TIMEOUT_SEC, &reply, &why);
+		}
+		r = http_get_ticking(url, &s->tls, CLIENT_POLL_WAIT_SEC + HTTP_TIMEOUT_SEC,
+				     waiting_tick, w, &reply, &why);
+		if (r == -EINTR || interrupted)
+			return -EINTR;
+		clear_status(w);
 		if (r < 0)
 			return transport_failure(o, o->ca_url, r, why ? why : jit_strerror(r));
 		*resp = response_free(*resp);
+		w->resp = NULL;
 		r = response_parse(reply.status, reply.body, reply.len, resp);
 		http_reply_clear(&reply);
 		if (r < 0)
 			return say(CLIENT_EXIT_CA, "the CA's answer while waiting is unusable: %s",
 				   jit_strerror(r));
-		if ((*resp)->kind == RESPONSE_PENDING && now_sec() - t0 < 2)
-			sleep(2); /* the CA answered at once: do not hammer it */
+		if ((*resp)->kind == RESPONSE_PENDING && now_sec() - t0 < 2) {
+			w->resp = *resp; /* the CA answered at once: do not hammer it */
+			if (!waiting_sleep(w, 2))
+				return -EINTR;
+		}
 	}
 	return 0;
+}
+
+static int wait_for_approval(struct session *s, struct response **resp)
+{
+	struct waiting w = {.start = now_sec(), .tty = isatty(STDERR_FILENO) == 1};
+	struct sigaction sa = {.sa_handler = on_interrupt}, old_int;
+	_cleanup_free_ char *id = NULL;
+	int r;
+
+	if (!(id = strdup((*resp)->request_id)))
+		return say(CLIENT_EXIT_FAILURE, "out of memory");
+	say(0, "request %s waits for approval (Ctrl-C to stop waiting)", id);
+	interrupted = 0;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	r = poll_approval(s, &w, resp);
+	sigaction(SIGINT, &old_int, NULL);
+	clear_status(&w);
+	free(w.progress);
+	if (r == -EINTR) {
+		uint64_t t = now_sec() - w.start;
+		return say(CLIENT_EXIT_INTERRUPTED,
+			   "interrupted: stopped waiting for approval of request %s after "
+			   "%llu:%02llu. Its key is gone with this run: run jit-ssh again to ask "
+			   "anew.",
+			   id, (unsigned long long)(t / 60), (unsigned long long)(t % 60));
+	}
+	return r;
 }
 
 /* A denial or an error answer: say what the CA said; returns the exit status. */
@@ -455,6 +616,9 @@ static int refused(const struct opts *o, const struct response *r)
 		return say(CLIENT_EXIT_DENIED, "denied: %s%s%s%s",
 			   r->reason ? r->reason : "(the CA gave no reason)",
 			   r->rule ? " (rule " : "", r->rule ? r->rule : "", r->rule ? ")" : "");
+	if (r->kind == RESPONSE_EXPIRED)
+		return say(CLIENT_EXIT_DENIED, "request %s expired before it was approved%s%s",
+			   r->request_id, r->reason ? ": " : "", r->reason ? r->reason : "");
 	if (!r->error)
 		return say(CLIENT_EXIT_CA, "the CA at %s answered HTTP %ld without an explanation",
 			   o->ca_url, r->status);
@@ -653,6 +817,79 @@ out:
 	return r;
 }
 
+/* Print the CA's JSON answer as it came (it parsed, so it holds no raw control bytes). */
+static int print_json(const struct http_reply *reply)
+{
+	fwrite(reply->body, 1, reply->len, stdout);
+	if (reply->len == 0 || reply->body[reply->len - 1] != '\n')
+		putchar('\n');
+	return fflush(stdout) == 0 ? 0 : say(CLIENT_EXIT_FAILURE, "cannot write to stdout");
+}
+
+/* `jit-ssh explain`: POST the signed request to /v1/explain, show the answer. */
+static int run_explain(const struct opts *o)
+{
+	struct session s = {.o = o, .tls = {.pin = o->pin, .ca_bundle = o->ca_bundle}};
+	_cleanup_(explain_freep) struct explain *e = NULL;
+	_cleanup_(response_freep) struct response *resp = NULL;
+	_cleanup_free_ char *text = NULL;
+	struct http_reply reply = {0};
+	int r;
+
+	if (o->plain_http) {
+		say(0, "warning: talking to the CA at %s over plain http (loopback only)",
+		    o->ca_url);
+		s.tls = (struct http_tls){0};
+	}
+	/* With -i KEYFILE nothing goes to the agent, so none is needed. */
+	if ((!o->key_file && (r = open_agent(&s)) != 0) || (r = pick_keys(&s)) != 0 ||
+	    (r = ask(&s, "/v1/explain", NULL, &reply)) != 0)
+		goto out;
+	if (reply.status == 404) {
+		r = say(CLIENT_EXIT_CA,
+			"the CA at %s does not explain decisions (no /v1/explain); "
+			"it is older than jit-ssh explain",
+			o->ca_url);
+		goto out;
+	}
+	if (reply.status != 200) {
+		if ((r = parse_answer(o, &reply, &resp)) == 0)
+			r = refused(o, resp);
+		goto out;
+	}
+	if ((r = explain_parse(reply.body, reply.len, &e)) < 0) {
+		r = say(CLIENT_EXIT_CA,
+			"the CA at %s gave an explanation jit-ssh cannot use: %s (does it "
+			"support jit-ssh explain?)",
+			o->ca_url, jit_strerror(r));
+		goto out;
+	}
+	if (o->json) {
+		if ((r = print_json(&reply)) != 0)
+			goto out;
+	} else {
+		if ((r = explain_render(e, o->host, o->login, &text)) < 0) {
+			r = say(CLIENT_EXIT_FAILURE, "out of memory");
+			goto out;
+		}
+		fputs(text, stdout);
+		if (fflush(stdout) != 0) {
+			r = say(CLIENT_EXIT_FAILURE, "cannot write to stdout");
+			goto out;
+		}
+	}
+	r = e->verdict == EXPLAIN_DENIED ? CLIENT_EXIT_DENIED : CLIENT_EXIT_OK;
+	if (e->verdict == EXPLAIN_NEEDS_APPROVAL)
+		say(0,
+		    "note: %s@%s is not denied, but not allowed outright either: a request for "
+		    "it needs approval",
+		    o->login, e->host ? e->host : o->host);
+out:
+	http_reply_clear(&reply);
+	session_done(&s);
+	return r;
+}
+
 int client_main(int argc, char **argv, char **envp)
 {
 	_cleanup_(opts_freep) struct opts *o = NULL;
@@ -677,7 +914,7 @@ int client_main(int argc, char **argv, char **envp)
 		return say(CLIENT_EXIT_CONFIG, "%s", error ? error : jit_strerror(r));
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return say(CLIENT_EXIT_FAILURE, "cannot initialise libcurl");
-	r = run(o);
+	r = o->cmd == OPTS_CMD_EXPLAIN ? run_explain(o) : run(o);
 	curl_global_cleanup();
 	return r;
 }

@@ -150,6 +150,8 @@ static int translate(CURLcode c)
 	case CURLE_SSL_ISSUER_ERROR:
 	case CURLE_USE_SSL_FAILED:
 		return -EPROTO;
+	case CURLE_ABORTED_BY_CALLBACK:
+		return -EINTR;
 	case CURLE_OUT_OF_MEMORY:
 		return -ENOMEM;
 	default:
@@ -190,9 +192,38 @@ static CURLcode set_tls(CURL *c, const struct http_tls *tls)
 	return cc;
 }
 
+struct ticker {
+	http_tick_fn fn;
+	void *userdata;
+};
+
+static int xferinfo(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		    curl_off_t ulnow)
+{
+	const struct ticker *t = p;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return t->fn(t->userdata) ? 1 : 0;
+}
+
+static CURLcode set_ticker(CURL *c, const struct ticker *t)
+{
+	CURLcode cc;
+
+	if (!t->fn)
+		return CURLE_OK;
+	if ((cc = curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, xferinfo)) ||
+	    (cc = curl_easy_setopt(c, CURLOPT_XFERINFODATA, t)))
+		return cc;
+	return curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+}
+
 static int perform(const char *url, const struct http_tls *tls, const char *authorization,
-		   const char *body, size_t len, long timeout_sec, struct http_reply *ret,
-		   char **ret_error)
+		   const char *body, size_t len, long timeout_sec, const struct ticker *tick,
+		   struct http_reply *ret, char **ret_error)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *headers = NULL;
@@ -233,7 +264,7 @@ static int perform(const char *url, const struct http_tls *tls, const char *auth
 	    (cc = curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2)) ||
 	    (body && (cc = curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len))) ||
 	    (body && (cc = curl_easy_setopt(c, CURLOPT_POSTFIELDS, body))) ||
-	    (cc = set_tls(c, tls)) || (cc = curl_easy_perform(c))) {
+	    (cc = set_tls(c, tls)) || (cc = set_ticker(c, tick)) || (cc = curl_easy_perform(c))) {
 		bool big = sink.too_large || cc == CURLE_FILESIZE_EXCEEDED;
 		r = big ? JIT_E_TOO_LARGE : translate(cc);
 		if (ret_error)
@@ -262,11 +293,23 @@ int http_post_json(const char *url, const struct http_tls *tls, const char *auth
 		   const char *body, size_t len, long timeout_sec, struct http_reply *ret,
 		   char **ret_error)
 {
-	return perform(url, tls, authorization, body, len, timeout_sec, ret, ret_error);
+	struct ticker none = {0};
+
+	return perform(url, tls, authorization, body, len, timeout_sec, &none, ret, ret_error);
 }
 
 int http_get(const char *url, const struct http_tls *tls, long timeout_sec, struct http_reply *ret,
 	     char **ret_error)
 {
-	return perform(url, tls, NULL, NULL, 0, timeout_sec, ret, ret_error);
+	struct ticker none = {0};
+
+	return perform(url, tls, NULL, NULL, 0, timeout_sec, &none, ret, ret_error);
+}
+
+int http_get_ticking(const char *url, const struct http_tls *tls, long timeout_sec,
+		     http_tick_fn tick, void *userdata, struct http_reply *ret, char **ret_error)
+{
+	struct ticker t = {.fn = tick, .userdata = userdata};
+
+	return perform(url, tls, NULL, NULL, 0, timeout_sec, &t, ret, ret_error);
 }

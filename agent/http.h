@@ -76,10 +76,10 @@ int http_url_join(const char *base, const char *path, char **ret);
  * @ret_error:     on failure, a new one-line text from curl (what failed, e.g.
  *                 "Failed to connect to 127.0.0.1 port 8443: Connection refused")
  * Errors: -ECONNREFUSED (cannot connect), -EHOSTUNREACH (name does not resolve),
- * -ETIMEDOUT, -EKEYREJECTED (the server's key does not match the pin), -EPROTO (TLS
- * handshake or certificate verification failed), -ENOENT (CA bundle unreadable),
- * JIT_E_TOO_LARGE (response over HTTP_RESPONSE_MAX), -EIO (other transfer failures),
- * -ENOMEM.
+ * -ETIMEDOUT, -EINTR (a tick function asked to stop, http_get_ticking()), -EKEYREJECTED (the
+ * server's key does not match the pin), -EPROTO (TLS handshake or certificate verification failed),
+ * -ENOENT (CA bundle unreadable), JIT_E_TOO_LARGE (response over HTTP_RESPONSE_MAX), -EIO (other
+ * transfer failures), -ENOMEM.
  */
 int http_post_json(const char *url, const struct http_tls *tls, const char *authorization,
 		   const char *body, size_t len, long timeout_sec, struct http_reply *ret,
@@ -90,3 +90,19 @@ int http_post_json(const char *url, const struct http_tls *tls, const char *auth
  */
 int http_get(const char *url, const struct http_tls *tls, long timeout_sec, struct http_reply *ret,
 	     char **ret_error);
+
+/**
+ * http_tick_fn - called about once a second while a request is in progress (libcurl's
+ * CURLOPT_XFERINFOFUNCTION, which libcurl calls at least once a second even while no data
+ * moves), in the calling thread
+ * @userdata: as given to http_get_ticking()
+ * Return: 0 to go on; anything else stops the request, which then fails with -EINTR.
+ */
+typedef int (*http_tick_fn)(void *userdata);
+
+/**
+ * http_get_ticking() - http_get(), calling @tick (borrowed, not NULL) with @userdata while
+ * it waits, e.g. to redraw a status line or to stop on Ctrl-C
+ */
+int http_get_ticking(const char *url, const struct http_tls *tls, long timeout_sec,
+		     http_tick_fn tick, void *userdata, struct http_reply *ret, char **ret_error);

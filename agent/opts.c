@@ -21,10 +21,13 @@
 static const char usage_text[] =
 	"Usage: jit-ssh [options] [LOGIN@]HOST [COMMAND...]\n"
 	"       jit-ssh cert [options] [LOGIN@]HOST\n"
+	"       jit-ssh explain [--json] [options] [LOGIN@]HOST\n"
 	"\n"
 	"Asks the jit-ssh certificate authority for a short-lived SSH certificate for LOGIN on\n"
 	"HOST, adds it to your ssh-agent, then runs ssh. `jit-ssh cert` only gets the\n"
-	"certificate and prints where it is and how long it is valid.\n"
+	"certificate and prints where it is and how long it is valid. `jit-ssh explain` asks\n"
+	"the CA, without getting anything issued, whether LOGIN on HOST would be allowed, why,\n"
+	"and which logins are open to you on HOST (exit 0 allowed or needs approval, 2 denied).\n"
 	"\n"
 	"Options:\n"
 	"  -l LOGIN          account on HOST (default: your requester name)\n"
@@ -39,6 +42,7 @@ static const char usage_text[] =
 	"  --config FILE     configuration file (default ~/.config/jit-ssh/config.yaml)\n"
 	"  -p PORT, -o OPTION, -F FILE\n"
 	"                    passed on to ssh (-o may be repeated)\n"
+	"  --json            explain: print the CA's JSON answer as it is\n"
 	"  -h, --help        show this help\n"
 	"  -V, --version     show the version\n"
 	"\n"
@@ -49,7 +53,8 @@ static const char usage_text[] =
 	"\n"
 	"Exit status: ssh's own once it runs; otherwise 0 done, 1 local failure, 2 denied,\n"
 	"3 CA unreachable or TLS failure, 4 ssh-agent problem, 5 CA refused the authentication,\n"
-	"6 CA refused the request or answered wrongly, 64 usage error, 78 configuration error.\n";
+	"6 CA refused the request or answered wrongly, 64 usage error, 78 configuration error,\n"
+	"130 interrupted (Ctrl-C) while waiting for approval.\n";
 
 const char *opts_usage(void)
 {
@@ -183,6 +188,7 @@ enum {
 	OPT_PIN,
 	OPT_CA_BUNDLE,
 	OPT_CONFIG,
+	OPT_JSON,
 };
 
 static const struct option long_options[] = {
@@ -193,6 +199,7 @@ static const struct option long_options[] = {
 	{"pin", required_argument, NULL, OPT_PIN},
 	{"ca-bundle", required_argument, NULL, OPT_CA_BUNDLE},
 	{"config", required_argument, NULL, OPT_CONFIG},
+	{"json", no_argument, NULL, OPT_JSON},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{0},
@@ -281,6 +288,9 @@ static int parse_options(struct opts *o, int argc, char *const *argv, int *ret_n
 		case OPT_CONFIG:
 			r = set_str(&o->config_path, optarg);
 			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
 		case ':':
 			return fail(ret_error, -EINVAL, "option %s needs a value",
 				    argv[optind - 1]);
@@ -307,10 +317,13 @@ int opts_parse(int argc, char *const *argv, struct opts **ret, char **ret_error)
 		return -ENOMEM;
 	if ((r = parse_options(o, ac, av, &next, ret_error)) < 0)
 		return r;
-	/* "cert" as the first word that is not an option (and not after "--") is the command. */
-	if (o->cmd == OPTS_CMD_SSH && next < ac && strcmp(av[next], "cert") == 0 &&
-	    strcmp(av[next - 1], "--") != 0) {
-		o->cmd = OPTS_CMD_CERT;
+	/*
+	 * "cert" or "explain" as the first word that is not an option (and not after "--") is
+	 * the command.
+	 */
+	if (o->cmd == OPTS_CMD_SSH && next < ac && strcmp(av[next - 1], "--") != 0 &&
+	    (strcmp(av[next], "cert") == 0 || strcmp(av[next], "explain") == 0)) {
+		o->cmd = av[next][0] == 'c' ? OPTS_CMD_CERT : OPTS_CMD_EXPLAIN;
 		av += next;
 		ac -= next;
 		if ((r = parse_options(o, ac, av, &next, ret_error)) < 0)
@@ -347,9 +360,11 @@ int opts_parse(int argc, char *const *argv, struct opts **ret, char **ret_error)
 		if (r < 0)
 			return r;
 	}
-	if (o->cmd == OPTS_CMD_CERT && o->n_command > 0)
-		return fail(ret_error, -EINVAL, "jit-ssh cert takes no COMMAND (got '%s')",
-			    o->command[0]);
+	if (o->cmd != OPTS_CMD_SSH && o->n_command > 0)
+		return fail(ret_error, -EINVAL, "jit-ssh %s takes no COMMAND (got '%s')",
+			    o->cmd == OPTS_CMD_CERT ? "cert" : "explain", o->command[0]);
+	if (o->json && o->cmd != OPTS_CMD_EXPLAIN)
+		return fail(ret_error, -EINVAL, "--json goes only with jit-ssh explain");
 done:
 	*ret = TAKE_PTR(o);
 	return 0;

@@ -4,6 +4,7 @@
  *
  *   jit-ssh [options] [LOGIN@]HOST [COMMAND...]
  *   jit-ssh cert [options] [LOGIN@]HOST
+ *   jit-ssh explain [--json] [options] [LOGIN@]HOST
  *
  * Precedence, for every setting: command-line flag > environment variable > configuration
  * file > built-in default. The configuration file is --config FILE, else $JIT_SSH_CONFIG,
@@ -32,6 +33,7 @@
 enum opts_command {
 	OPTS_CMD_SSH = 0, /* get a certificate, then exec ssh */
 	OPTS_CMD_CERT,	  /* get a certificate, print where it is, exit */
+	OPTS_CMD_EXPLAIN, /* ask the CA why a login is allowed or not, and what is open */
 	OPTS_CMD_HELP,
 	OPTS_CMD_VERSION,
 };
@@ -56,6 +58,7 @@ enum opts_command {
  * @ssh_args:    pass-through arguments for ssh, in order ("-p", "22", "-o", "X=y", "-F", "f")
  * @command:     COMMAND words for the remote side
  * @plain_http:  true when @ca_url is http:// (allowed for loopback hosts only)
+ * @json:        explain: print the CA's JSON answer as it came (--json)
  */
 struct opts {
 	enum opts_command cmd;
@@ -77,6 +80,7 @@ struct opts {
 	char **command;
 	size_t n_command;
 	bool plain_http;
+	bool json;
 };
 
 /** opts_free() - Free the options and everything they own; accepts NULL; returns NULL. */
@@ -98,10 +102,11 @@ int opts_parse_duration(const char *s, uint64_t *ret);
  * @ret:         new options; only the fields given on the command line are set
  * @ret_error:   on -EINVAL, a new one-line message for the user (no trailing newline)
  *
- * Options may come before and after "cert" and [LOGIN@]HOST; the first word after HOST that
- * is not an option (or everything after "--") starts COMMAND, as with ssh. "cert" is the
- * command only as the first word that is not an option ("jit-ssh -- cert" is a host named
- * cert). -l LOGIN wins over LOGIN@.
+ * Options may come before and after "cert"/"explain" and [LOGIN@]HOST; the first word after
+ * HOST that is not an option (or everything after "--") starts COMMAND, as with ssh. "cert"
+ * and "explain" are commands only as the first word that is not an option ("jit-ssh -- cert"
+ * is a host named cert); neither takes a COMMAND. --json goes with "explain" only. -l LOGIN
+ * wins over LOGIN@.
  * --help and --version anywhere before COMMAND set @cmd and stop checking the rest.
  * Errors: -EINVAL (usage error), -ENOMEM.
  */

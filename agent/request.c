@@ -61,7 +61,7 @@ int request_body(const struct request *req, char **ret, size_t *ret_len)
 		return -ENOMEM;
 	if ((r = put_str(o, "user", req->user)) < 0 || (r = put_str(o, "host", req->host)) < 0 ||
 	    (r = put_str(o, "login", req->login)) < 0 ||
-	    (r = put_str(o, "public_key", req->public_key)) < 0 ||
+	    (req->public_key && (r = put_str(o, "public_key", req->public_key)) < 0) ||
 	    (req->ttl_sec && (r = put_int(o, "ttl_seconds", req->ttl_sec)) < 0) ||
 	    (req->reason && (r = put_str(o, "reason", req->reason)) < 0) ||
 	    (r = put_int(o, "timestamp", req->timestamp)) < 0 ||

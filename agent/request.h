@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * request.h - the body of POST /v1/requests and its SSHSIG Authorization header.
+ * request.h - the body of POST /v1/requests (and of POST /v1/explain, which takes the same
+ * body without "public_key") and its SSHSIG Authorization header.
  *
  * Body (JSON, built with jansson, compact):
  *   {"user", "host", "login", "public_key" (OpenSSH public-key line of the key to certify),
@@ -26,7 +27,8 @@
 /**
  * struct request - what is asked (all borrowed)
  * @user, @host, @login: requester, normalised host, account (names.h safe names)
- * @public_key: OpenSSH public-key line of the fresh key to certify
+ * @public_key: OpenSSH public-key line of the fresh key to certify; NULL leaves
+ *              "public_key" out (POST /v1/explain only: the CA refuses such a request)
  * @ttl_sec:    requested lifetime in seconds; 0 leaves "ttl_seconds" out
  * @reason:     free text, or NULL to leave "reason" out
  * @timestamp:  seconds since the Unix epoch (UTC)

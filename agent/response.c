@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,9 @@
 #include "names.h"
 #include "response.h"
 #include "util.h"
+
+/* U+2014 EM DASH in UTF-8. */
+#define EM_DASH "\xe2\x80\x94"
 
 struct response *response_free(struct response *r)
 {
@@ -21,6 +25,9 @@ struct response *response_free(struct response *r)
 	free(r->rule);
 	free(r->error);
 	free(r->message);
+	for (size_t i = 0; i < r->n_groups; i++)
+		free(r->groups[i]);
+	free(r->groups);
 	free(r);
 	return NULL;
 }
@@ -30,14 +37,8 @@ void response_freep(struct response **r)
 	response_free(*r);
 }
 
-/*
- * Copy a JSON string for display: control characters become '?', and text over
- * RESPONSE_TEXT_MAX is cut at a UTF-8 character boundary.
- */
-static int text_copy(const json_t *v, char **ret)
+int response_text_dup(const char *s, size_t n, char **ret)
 {
-	const char *s = json_string_value(v);
-	size_t n = json_string_length(v);
 	char *c;
 
 	if (n > RESPONSE_TEXT_MAX) {
@@ -49,11 +50,16 @@ static int text_copy(const json_t *v, char **ret)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char b = (unsigned char)s[i];
-		c[i] = (b < 0x20 || b == 0x7f) ? '?' : (char)b;
+		c[i] = (b < 0x20 || b == 0x7f) ? '?' : (char)b; /* NUL is below 0x20 too */
 	}
 	c[n] = 0;
 	*ret = c;
 	return 0;
+}
+
+static int text_copy(const json_t *v, char **ret)
+{
+	return response_text_dup(json_string_value(v), json_string_length(v), ret);
 }
 
 /* Optional string field: absent or null leaves *ret NULL; another type is JIT_E_FORMAT. */
@@ -107,6 +113,72 @@ static int parse_denied(const json_t *o, struct response *r)
 	return opt_text(o, "rule", &r->rule);
 }
 
+/* A count from the CA: an integer 0..@max. */
+static int small_uint(const json_t *v, unsigned max, unsigned *ret)
+{
+	json_int_t n;
+
+	if (!json_is_integer(v))
+		return JIT_E_FORMAT;
+	n = json_integer_value(v);
+	if (n < 0 || (uint64_t)n > max)
+		return JIT_E_FORMAT;
+	*ret = (unsigned)n;
+	return 0;
+}
+
+/* The optional "approvals" of a pending answer: {"count", "received", "from"}. */
+static int parse_pending(const json_t *o, struct response *r)
+{
+	const json_t *a = json_object_get(o, "approvals"), *v, *g;
+	unsigned n;
+	size_t i;
+	int k;
+
+	r->kind = RESPONSE_PENDING;
+	r->approvals_received = -1;
+	if ((k = request_id(o, &r->request_id)) < 0)
+		return k;
+	if (!a || json_is_null(a))
+		return 0;
+	if (!json_is_object(a))
+		return JIT_E_FORMAT;
+	if ((v = json_object_get(a, "count")) && !json_is_null(v) &&
+	    (k = small_uint(v, RESPONSE_COUNT_MAX, &r->approvals_needed)) < 0)
+		return k;
+	if ((v = json_object_get(a, "received")) && !json_is_null(v)) {
+		if ((k = small_uint(v, RESPONSE_COUNT_MAX, &n)) < 0)
+			return k;
+		r->approvals_received = (int)n;
+	}
+	if (!(v = json_object_get(a, "from")) || json_is_null(v))
+		return 0;
+	if (!json_is_array(v))
+		return JIT_E_FORMAT;
+	if (json_array_size(v) > RESPONSE_GROUPS_MAX)
+		return JIT_E_TOO_LARGE;
+	if (!(r->groups = calloc(json_array_size(v) + 1, sizeof *r->groups)))
+		return -ENOMEM;
+	json_array_foreach(v, i, g) {
+		if (!json_is_string(g))
+			return JIT_E_FORMAT;
+		if ((k = text_copy(g, &r->groups[i])) < 0)
+			return k;
+		r->n_groups++;
+	}
+	return 0;
+}
+
+static int parse_expired(const json_t *o, struct response *r)
+{
+	int k;
+
+	r->kind = RESPONSE_EXPIRED;
+	if ((k = request_id(o, &r->request_id)) < 0)
+		return k;
+	return opt_text(o, "reason", &r->reason);
+}
+
 /* The documented error shape, if it is one; anything else leaves both fields NULL. */
 static int parse_error(const json_t *o, struct response *r)
 {
@@ -151,17 +223,20 @@ int response_parse(long status, const char *body, size_t len, struct response **
 			if ((k = request_id(o, &r->request_id)) < 0 || (k = parse_issued(o, r)) < 0)
 				return k;
 		} else if (strcmp(state, "pending") == 0) {
-			r->kind = RESPONSE_PENDING;
-			if ((k = request_id(o, &r->request_id)) < 0)
+			if ((k = parse_pending(o, r)) < 0)
 				return k;
 		} else if (strcmp(state, "denied") == 0) {
 			if ((k = parse_denied(o, r)) < 0)
 				return k;
+		} else if (strcmp(state, "expired") == 0) {
+			if ((k = parse_expired(o, r)) < 0)
+				return k;
 		} else {
 			return JIT_E_FORMAT;
 		}
-	} else if (status == 403 && state && strcmp(state, "denied") == 0) {
-		if ((k = parse_denied(o, r)) < 0)
+	} else if (status >= 400 && status < 500 && json_is_object(o) && state &&
+		   (strcmp(state, "denied") == 0 || strcmp(state, "expired") == 0)) {
+		if ((k = state[0] == 'd' ? parse_denied(o, r) : parse_expired(o, r)) < 0)
 			return k;
 	} else if (status >= 400 && status < 600) {
 		if ((k = parse_error(o, r)) < 0)
@@ -170,6 +245,41 @@ int response_parse(long status, const char *body, size_t len, struct response **
 		return JIT_E_FORMAT;
 	}
 	*ret = TAKE_PTR(r);
+	return 0;
+}
+
+int response_pending_status(const struct response *r, uint64_t elapsed_sec, char **ret)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t size = 0;
+	uint64_t h = elapsed_sec / 3600, m = elapsed_sec / 60 % 60, sec = elapsed_sec % 60;
+	FILE *f;
+
+	if (!r || r->kind != RESPONSE_PENDING)
+		return -EINVAL;
+	if (!(f = open_memstream(&text, &size)))
+		return -ENOMEM;
+	fputs("waiting for approval", f);
+	if (r->approvals_needed > 0 && r->approvals_received >= 0)
+		fprintf(f, ": %d/%u approvals", r->approvals_received, r->approvals_needed);
+	else if (r->approvals_needed > 0)
+		fprintf(f, ": %u approval%s needed", r->approvals_needed,
+			r->approvals_needed == 1 ? "" : "s");
+	if (r->n_groups > 0) {
+		fputs(" from [", f);
+		for (size_t i = 0; i < r->n_groups; i++)
+			fprintf(f, "%s%s", i ? ", " : "", r->groups[i]);
+		fputc(']', f);
+	}
+	if (h > 0)
+		fprintf(f, " " EM_DASH " %llu:%02llu:%02llu elapsed", (unsigned long long)h,
+			(unsigned long long)m, (unsigned long long)sec);
+	else
+		fprintf(f, " " EM_DASH " %llu:%02llu elapsed", (unsigned long long)m,
+			(unsigned long long)sec);
+	if (fclose(f) != 0 || !text)
+		return -ENOMEM;
+	*ret = TAKE_PTR(text);
 	return 0;
 }
 

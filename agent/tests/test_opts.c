@@ -307,6 +307,58 @@ static void test_cert_command_takes_a_host_and_no_command(void **state)
 	free(err);
 }
 
+static void test_explain_command_takes_a_host_and_no_command(void **state)
+{
+	struct opts *o = NULL;
+	char *err = NULL;
+	(void)state;
+	assert_int_equal(parse(&o, &err, "explain", "--json", "root@db1", "--reason", "x", NULL),
+			 0);
+	assert_int_equal(o->cmd, OPTS_CMD_EXPLAIN);
+	assert_true(o->json);
+	assert_string_equal(o->login, "root");
+	assert_string_equal(o->host_arg, "db1");
+	assert_string_equal(o->reason, "x");
+	opts_free(o);
+	o = NULL;
+	assert_int_equal(parse(&o, &err, "-i", "k", "explain", "db1", NULL), 0);
+	assert_int_equal(o->cmd, OPTS_CMD_EXPLAIN);
+	assert_false(o->json);
+	assert_string_equal(o->key_file, "k");
+	opts_free(o);
+	o = NULL;
+	assert_int_equal(parse(&o, &err, "explain", "db1", "uptime", NULL), -EINVAL);
+	assert_string_equal(err, "jit-ssh explain takes no COMMAND (got 'uptime')");
+	assert_null(o);
+	free(err);
+	err = NULL;
+	assert_int_equal(parse(&o, &err, "explain", NULL), -EINVAL);
+	assert_non_null(strstr(err, "missing [LOGIN@]HOST"));
+	free(err);
+	err = NULL;
+	/* A host called "explain". */
+	assert_int_equal(parse(&o, &err, "--", "explain", NULL), 0);
+	assert_int_equal(o->cmd, OPTS_CMD_SSH);
+	assert_string_equal(o->host_arg, "explain");
+	opts_free(o);
+}
+
+static void test_json_goes_only_with_explain(void **state)
+{
+	static const char *const other[][3] = {{"db1", NULL}, {"cert", "db1", NULL}};
+	struct opts *o = NULL;
+	char *err = NULL;
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		const char *a = other[i][0], *b = other[i][1];
+		assert_int_equal(parse(&o, &err, "--json", a, b, NULL), -EINVAL);
+		assert_string_equal(err, "--json goes only with jit-ssh explain");
+		assert_null(o);
+		free(err);
+		err = NULL;
+	}
+}
+
 static void test_help_and_version_need_no_host(void **state)
 {
 	struct opts *o = NULL;
@@ -663,6 +715,8 @@ int main(void)
 		cmocka_unit_test(test_missing_host_is_a_usage_error),
 		cmocka_unit_test(test_unknown_option_and_missing_value_are_named),
 		cmocka_unit_test(test_cert_command_takes_a_host_and_no_command),
+		cmocka_unit_test(test_explain_command_takes_a_host_and_no_command),
+		cmocka_unit_test(test_json_goes_only_with_explain),
 		cmocka_unit_test(test_help_and_version_need_no_host),
 		cmocka_unit_test(test_reason_must_be_one_line_of_utf8_within_the_limit),
 		cmocka_unit_test(test_flags_beat_environment_which_beats_the_config_file),

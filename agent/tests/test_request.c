@@ -120,6 +120,23 @@ static void test_missing_field_or_non_utf8_text_is_refused(void **state)
 	assert_null(body);
 }
 
+static void test_explain_body_leaves_the_public_key_out(void **state)
+{
+	struct request req = base;
+	char *body = NULL;
+	size_t len = 0;
+	json_t *o;
+	(void)state;
+	req.public_key = NULL;
+	assert_int_equal(request_body(&req, &body, &len), 0);
+	o = parse_back(body, len);
+	assert_int_equal(json_object_size(o), 7);
+	assert_null(json_object_get(o, "public_key"));
+	assert_string_equal(json_string_value(json_object_get(o, "nonce")), NONCE);
+	json_decref(o);
+	free(body);
+}
+
 static void test_body_over_the_limit_is_refused(void **state)
 {
 	struct request req = base;
@@ -211,6 +228,7 @@ int main(void)
 		cmocka_unit_test(test_ttl_and_reason_are_left_out_when_not_given),
 		cmocka_unit_test(test_quotes_and_backslashes_in_the_reason_survive_the_round_trip),
 		cmocka_unit_test(test_missing_field_or_non_utf8_text_is_refused),
+		cmocka_unit_test(test_explain_body_leaves_the_public_key_out),
 		cmocka_unit_test(test_body_over_the_limit_is_refused),
 		cmocka_unit_test(test_nonce_is_32_lower_hex_characters_and_fresh_each_time),
 		cmocka_unit_test(test_authorization_verifies_with_ssh_keygen),

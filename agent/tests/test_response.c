@@ -188,6 +188,157 @@ static void test_pending_answer_gives_the_request_id(void **state)
 	response_free(r);
 }
 
+static void test_pending_answer_gives_approval_progress(void **state)
+{
+	struct response *r;
+	(void)state;
+	r = parse_ok(202,
+		     "{\"request_id\":\"" REQ_ID "\",\"state\":\"pending\","
+		     "\"approvals\":{\"count\":2,\"received\":1,\"from\":[\"sre\",\"leads\"]}}");
+	assert_int_equal(r->kind, RESPONSE_PENDING);
+	assert_int_equal(r->approvals_needed, 2);
+	assert_int_equal(r->approvals_received, 1);
+	assert_int_equal(r->n_groups, 2);
+	assert_string_equal(r->groups[0], "sre");
+	assert_string_equal(r->groups[1], "leads");
+	response_free(r);
+	/* Without "approvals" nothing is known. */
+	r = parse_ok(202, "{\"request_id\":\"" REQ_ID "\",\"state\":\"pending\"}");
+	assert_int_equal(r->approvals_needed, 0);
+	assert_int_equal(r->approvals_received, -1);
+	assert_int_equal(r->n_groups, 0);
+	response_free(r);
+}
+
+static void test_state_decides_not_the_status_code(void **state)
+{
+	struct fixture *f = *state;
+	char *line = cert_line(f, f->fresh, "jit:prod-web-3:root", NOW, 600);
+	char *body = issued_body(line);
+	struct response *r;
+
+	/* GET /v1/requests/ID answers 200 whatever the state. */
+	r = parse_ok(200, "{\"request_id\":\"" REQ_ID "\",\"state\":\"denied\","
+			  "\"reason\":\"no approver said yes\",\"rule\":null}");
+	assert_int_equal(r->kind, RESPONSE_DENIED);
+	assert_string_equal(r->reason, "no approver said yes");
+	response_free(r);
+	r = parse_ok(200, "{\"request_id\":\"" REQ_ID "\",\"state\":\"pending\"}");
+	assert_int_equal(r->kind, RESPONSE_PENDING);
+	response_free(r);
+	r = parse_ok(200, "{\"request_id\":\"" REQ_ID "\",\"state\":\"expired\","
+			  "\"reason\":\"approval window of 30m passed\"}");
+	assert_int_equal(r->kind, RESPONSE_EXPIRED);
+	assert_string_equal(r->request_id, REQ_ID);
+	assert_string_equal(r->reason, "approval window of 30m passed");
+	response_free(r);
+	r = parse_ok(200, body);
+	assert_int_equal(r->kind, RESPONSE_ISSUED);
+	response_free(r);
+	/* ... and a 4xx carrying a state is that state, not an error. */
+	r = parse_ok(410, "{\"request_id\":\"" REQ_ID "\",\"state\":\"expired\"}");
+	assert_int_equal(r->kind, RESPONSE_EXPIRED);
+	assert_null(r->reason);
+	response_free(r);
+	free(body);
+	free(line);
+}
+
+static void test_malformed_approvals_in_a_pending_answer_are_refused(void **state)
+{
+	static const char *const approvals[] = {
+		"2",
+		"[]",
+		"{\"count\":-1}",
+		"{\"count\":\"2\"}",
+		"{\"count\":1025}",
+		"{\"received\":-1}",
+		"{\"received\":1.5}",
+		"{\"from\":\"sre\"}",
+		"{\"from\":[1]}",
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof approvals / sizeof approvals[0]; i++) {
+		char *body = NULL;
+		struct response *r = NULL;
+		assert_true(asprintf(&body,
+				     "{\"request_id\":\"" REQ_ID "\",\"state\":\"pending\","
+				     "\"approvals\":%s}",
+				     approvals[i]) > 0);
+		assert_int_equal(response_parse(202, body, strlen(body), &r), JIT_E_FORMAT);
+		assert_null(r);
+		free(body);
+	}
+}
+
+static void test_too_many_approver_groups_are_refused(void **state)
+{
+	char *body = malloc(64 + (RESPONSE_GROUPS_MAX + 1) * 8), *p;
+	struct response *r = NULL;
+	(void)state;
+	p = body + sprintf(body, "{\"request_id\":\"" REQ_ID "\",\"state\":\"pending\","
+				 "\"approvals\":{\"from\":[");
+	for (size_t i = 0; i <= RESPONSE_GROUPS_MAX; i++)
+		p += sprintf(p, "%s\"g\"", i ? "," : "");
+	strcpy(p, "]}}");
+	assert_int_equal(response_parse(202, body, strlen(body), &r), JIT_E_TOO_LARGE);
+	assert_null(r);
+	free(body);
+}
+
+static void test_waiting_status_line_says_progress_and_time(void **state)
+{
+	static const struct {
+		const char *approvals;
+		uint64_t elapsed;
+		const char *line;
+	} cases[] = {
+		{"{\"count\":1,\"received\":0,\"from\":[\"sre\"]}", 42,
+		 "waiting for approval: 0/1 approvals from [sre] \xe2\x80\x94 0:42 elapsed"},
+		{"{\"count\":2,\"received\":1,\"from\":[\"sre\",\"leads\"]}", 3725,
+		 "waiting for approval: 1/2 approvals from [sre, leads] \xe2\x80\x94 1:02:05 "
+		 "elapsed"},
+		{"{\"count\":2,\"from\":[\"sre\"]}", 600,
+		 "waiting for approval: 2 approvals needed from [sre] \xe2\x80\x94 10:00 elapsed"},
+		{"{\"count\":1}", 0,
+		 "waiting for approval: 1 approval needed \xe2\x80\x94 0:00 elapsed"},
+		{"null", 59, "waiting for approval \xe2\x80\x94 0:59 elapsed"},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *body = NULL, *line = NULL;
+		struct response *r;
+		assert_true(asprintf(&body,
+				     "{\"request_id\":\"" REQ_ID "\",\"state\":\"pending\","
+				     "\"approvals\":%s}",
+				     cases[i].approvals) > 0);
+		r = parse_ok(202, body);
+		assert_int_equal(response_pending_status(r, cases[i].elapsed, &line), 0);
+		assert_string_equal(line, cases[i].line);
+		free(line);
+		response_free(r);
+		free(body);
+	}
+}
+
+static void test_waiting_status_line_neutralises_group_names(void **state)
+{
+	struct response *r;
+	char *line = NULL;
+	(void)state;
+	r = parse_ok(202, "{\"request_id\":\"" REQ_ID "\",\"state\":\"pending\","
+			  "\"approvals\":{\"from\":[\"s\\u001b[2Jre\"]}}");
+	assert_int_equal(response_pending_status(r, 1, &line), 0);
+	assert_null(strchr(line, 0x1b));
+	free(line);
+	line = NULL;
+	response_free(r);
+	r = parse_ok(403, "{\"request_id\":\"" REQ_ID "\",\"state\":\"denied\"}");
+	assert_int_equal(response_pending_status(r, 1, &line), -EINVAL);
+	assert_null(line);
+	response_free(r);
+}
+
 static void test_malformed_json_in_a_success_answer_is_refused(void **state)
 {
 	static const char *const bodies[] = {
@@ -248,6 +399,8 @@ static void test_fields_of_the_wrong_type_are_refused(void **state)
 		json_pack("{s:s, s:s, s:i}", "request_id", REQ_ID, "state", "denied", "reason", 1),
 		json_pack("{s:s, s:s, s:i}", "request_id", REQ_ID, "state", "denied", "rule", 1),
 		json_pack("{s:s}", "state", "pending"),
+		json_pack("{s:s}", "state", "expired"),
+		json_pack("{s:s, s:s, s:i}", "request_id", REQ_ID, "state", "expired", "reason", 1),
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct response *r = NULL;
@@ -415,6 +568,12 @@ int main(void)
 		cmocka_unit_test(test_error_answers_give_code_and_message),
 		cmocka_unit_test(test_error_answer_that_is_not_the_documented_shape_still_parses),
 		cmocka_unit_test(test_pending_answer_gives_the_request_id),
+		cmocka_unit_test(test_pending_answer_gives_approval_progress),
+		cmocka_unit_test(test_state_decides_not_the_status_code),
+		cmocka_unit_test(test_malformed_approvals_in_a_pending_answer_are_refused),
+		cmocka_unit_test(test_too_many_approver_groups_are_refused),
+		cmocka_unit_test(test_waiting_status_line_says_progress_and_time),
+		cmocka_unit_test(test_waiting_status_line_neutralises_group_names),
 		cmocka_unit_test(test_malformed_json_in_a_success_answer_is_refused),
 		cmocka_unit_test(test_issued_answer_cut_at_every_length_is_refused),
 		cmocka_unit_test(test_fields_of_the_wrong_type_are_refused),
