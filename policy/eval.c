@@ -11,11 +11,12 @@
  *      (reason, client address, a reachable approval quorum) and needs no approval allows;
  *   5. otherwise the first such rule that needs approval asks for it;
  *   6. otherwise the request is denied (deny by default).
- * The policy is only read, so any number of threads may evaluate at once.
+ * Only the rules that are for the requester (index.c: by user, by group, and those open to
+ * any user) are looked at; the others could not match. The policy is only read, so any
+ * number of threads may evaluate at once.
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fnmatch.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,16 +30,30 @@
 
 #define EVAL_TIME_MAX ((uint64_t)253402300799) /* 9999-12-31T23:59:59Z */
 
+/* Rules for the requester as a bitmap; policies with up to 64 * CAND_WORDS rules need no
+ * allocation for it. */
+#define CAND_WORDS 64
+
 struct ectx {
 	const struct policy *p;
 	const struct policy_request *req;
 	const struct policy_user *user;
 	const char *host;
-	const char *reason;
-	const char *client;
+	const char *reason;	/* non-empty, or NULL */
+	const char *client;	/* canonical address, or NULL */
+	bool assume_reason;	/* open logins: reason conditions are reported, not checked */
 	const char **labels;
 	size_t n_labels;
-	FILE *x;
+	uint64_t *cand;
+	uint64_t cand_buf[CAND_WORDS];
+	size_t n_cand;
+	FILE *x;		/* the explanation, or NULL when none is wanted */
+};
+
+/* What the rules say about one login. */
+struct pick {
+	const struct policy_rule *deny, *allow, *ask, *near;
+	char near_why[512];
 };
 
 static bool strv_meet(char *const *a, size_t na, char *const *b, size_t nb)
@@ -57,31 +72,6 @@ static bool strv_meet(char *const *a, size_t na, char *const *b, size_t nb)
 	return false;
 }
 
-int policy_host_labels(const struct policy *p, const char *host, const char ***ret, size_t *ret_n)
-{
-	const char **v = NULL;
-	size_t n = 0, k = 0;
-
-	for (size_t i = 0; i < p->n_hosts; i++)
-		if (fnmatch(p->hosts[i].glob, host, 0) == 0)
-			n += p->hosts[i].n_labels;
-	v = calloc(n + 1, sizeof *v);
-	if (!v)
-		return -ENOMEM;
-	for (size_t i = 0; i < p->n_hosts; i++)
-		if (fnmatch(p->hosts[i].glob, host, 0) == 0)
-			for (size_t j = 0; j < p->hosts[i].n_labels; j++)
-				v[k++] = p->hosts[i].labels[j];
-	qsort(v, k, sizeof *v, policy_strv_cmp);
-	n = 0;
-	for (size_t i = 0; i < k; i++)
-		if (n == 0 || strcmp(v[n - 1], v[i]))
-			v[n++] = v[i];
-	*ret = v;
-	*ret_n = n;
-	return 0;
-}
-
 static bool subject_ok(const struct policy_rule *r, const struct policy_user *u)
 {
 	return policy_strv_has(r->users, r->n_users, POLICY_ANY) ||
@@ -93,16 +83,18 @@ static bool host_ok(const struct policy_rule *r, const char *host, const char **
 		    size_t n_labels)
 {
 	for (size_t i = 0; i < r->n_hosts; i++)
-		if (fnmatch(r->hosts[i], host, 0) == 0)
+		if (policy_glob_match(&r->host_g[i], host))
 			return true;
 	return strv_meet(r->labels, r->n_labels, (char *const *)labels, n_labels);
 }
 
+/* @login NULL stands for a login that no rule names: only "*" lets it in. */
 static bool login_ok(const struct policy_rule *r, const char *login, const char *user)
 {
 	return policy_strv_has(r->logins, r->n_logins, POLICY_ANY) ||
-	       policy_strv_has(r->logins, r->n_logins, login) ||
-	       (policy_strv_has(r->logins, r->n_logins, POLICY_SELF) && !strcmp(login, user));
+	       (login && policy_strv_has(r->logins, r->n_logins, login)) ||
+	       (login && policy_strv_has(r->logins, r->n_logins, POLICY_SELF) &&
+		!strcmp(login, user));
 }
 
 static void local_time(const struct tz *z, uint64_t now, unsigned *ret_wday, unsigned *ret_min)
@@ -143,18 +135,17 @@ static bool windows_ok(const struct policy_rule *r, uint64_t now)
 	return false;
 }
 
-/* Why rule @r does not match the request, or NULL when it does; @buf holds the text. */
-static const char *match_why(const struct ectx *c, const struct policy_rule *r, char *buf,
-			     size_t size)
+/* Why rule @r (one for the requester) does not match @login, or NULL when it does; @buf
+ * holds the text. */
+static const char *match_why(const struct ectx *c, const struct policy_rule *r,
+			     const char *login, char *buf, size_t size)
 {
 	const struct policy_request *q = c->req;
 
-	if (!subject_ok(r, c->user))
-		snprintf(buf, size, "user '%s' is not in its users or groups", q->user);
-	else if (!host_ok(r, c->host, c->labels, c->n_labels))
+	if (!host_ok(r, c->host, c->labels, c->n_labels))
 		snprintf(buf, size, "host '%s' matches none of its hosts or host_labels", c->host);
-	else if (!login_ok(r, q->login, q->user))
-		snprintf(buf, size, "login '%s' is not one of its logins", q->login);
+	else if (!login_ok(r, login, c->user->name))
+		snprintf(buf, size, "login '%s' is not one of its logins", login ? login : "*");
 	else if (!windows_ok(r, q->now)) {
 		static const char *const days[] = { "Sun", "Mon", "Tue", "Wed",
 						    "Thu", "Fri", "Sat" };
@@ -180,9 +171,9 @@ static bool approvers_include(const struct policy_rule *r, const struct policy_u
 static const char *conditions_why(const struct ectx *c, const struct policy_rule *r, char *buf,
 				  size_t size)
 {
-	if (r->reason_required && !c->reason)
+	if (r->reason_required && !c->reason && !c->assume_reason)
 		return "a reason is required";
-	if (r->reason_pattern && c->reason &&
+	if (r->reason_pattern && c->reason && !c->assume_reason &&
 	    regexec(&r->reason_re, c->reason, 0, NULL, 0) != 0) {
 		snprintf(buf, size, "the reason does not match the pattern '%s'",
 			 r->reason_pattern);
@@ -363,12 +354,115 @@ static void print_list(FILE *x, const char *const *v, size_t n)
 	fputc(']', x);
 }
 
+/* The rules for the requester (by name, by group, or open to any user) into c->cand. */
+static int candidates(struct ectx *c)
+{
+	const struct policy *p = c->p;
+	const struct policy_user *u = c->user;
+	size_t words = (p->n_rules + 63) / 64;
+
+	c->cand = words <= CAND_WORDS ? c->cand_buf : calloc(words, sizeof *c->cand);
+	if (!c->cand)
+		return -ENOMEM;
+	memset(c->cand, 0, words * sizeof *c->cand);
+#define MARK(ix) (c->cand[(ix) / 64] |= UINT64_C(1) << ((ix) % 64))
+	for (size_t i = 0; i < p->n_any_rules; i++)
+		MARK(p->any_rules[i]);
+	for (size_t i = 0; i < u->n_rule_ix; i++)
+		MARK(u->rule_ix[i]);
+	for (size_t i = 0; i < u->n_groups; i++) {
+		const struct policy_group *g = &p->groups[u->group_ix[i]];
+		for (size_t j = 0; j < g->n_rule_ix; j++)
+			MARK(g->rule_ix[j]);
+	}
+#undef MARK
+	c->n_cand = 0;
+	for (size_t w = 0; w < words; w++)
+		c->n_cand += (size_t)__builtin_popcountll(c->cand[w]);
+	return 0;
+}
+
+static void ectx_done(struct ectx *c)
+{
+	if (c->cand != c->cand_buf)
+		free(c->cand);
+	c->cand = NULL;
+	free(c->labels);
+	c->labels = NULL;
+}
+
+/* Each rule for the requester, in file order: the first deny, allow, approval and
+ * near-miss for @login. With c->x, one explanation line per rule. */
+static void pick(const struct ectx *c, const char *login, struct pick *k)
+{
+	const struct policy *p = c->p;
+	size_t words = (p->n_rules + 63) / 64;
+
+	*k = (struct pick){ 0 };
+	for (size_t w = 0; w < words; w++)
+		for (uint64_t bits = c->cand[w]; bits; bits &= bits - 1) {
+			const struct policy_rule *r = &p->rules[w * 64 +
+								 (size_t)__builtin_ctzll(bits)];
+			char buf[512];
+			const char *why = match_why(c, r, login, buf, sizeof buf);
+
+			if (c->x)
+				fprintf(c->x, "rule '%s' (%s): ", r->name,
+					r->deny ? "deny" : "allow");
+			if (why) {
+				if (c->x)
+					fprintf(c->x, "does not apply: %s\n", why);
+			} else if (r->deny) {
+				if (c->x)
+					fprintf(c->x, "applies: denies%s\n",
+						k->deny ? " (an earlier deny rule decided)" : "");
+				if (!k->deny)
+					k->deny = r;
+			} else if ((why = conditions_why(c, r, buf, sizeof buf))) {
+				if (c->x)
+					fprintf(c->x, "matches, but %s\n", why);
+				if (!k->near) {
+					k->near = r;
+					snprintf(k->near_why, sizeof k->near_why, "%s", why);
+				}
+			} else if (r->approvals) {
+				if (c->x) {
+					fprintf(c->x, "applies: allows with %u approval%s from ",
+						r->approvals, r->approvals == 1 ? "" : "s");
+					print_list(c->x, (const char *const *)r->approvers,
+						   r->n_approvers);
+					fputc('\n', c->x);
+				}
+				if (!k->ask)
+					k->ask = r;
+			} else {
+				if (c->x)
+					fprintf(c->x, "applies: allows\n");
+				if (!k->allow)
+					k->allow = r;
+			}
+		}
+}
+
+/* For c->user (enabled) on c->host: the client address, the host's labels and the rules
+ * for the user. */
+static int prepare(struct ectx *c, const char *client_addr, char client[static INET6_ADDRSTRLEN])
+{
+	int e;
+
+	if (client_addr && client_canon(client_addr, client))
+		c->client = client;
+	if ((e = policy_host_labels(c->p, c->host, &c->labels, &c->n_labels)) < 0)
+		return e;
+	return candidates(c);
+}
+
 static int decide(struct ectx *c, struct policy_decision *d)
 {
 	const struct policy *p = c->p;
 	const struct policy_request *q = c->req;
-	const struct policy_rule *deny = NULL, *allow = NULL, *ask = NULL, *near = NULL;
-	char near_why[512] = "", client[INET6_ADDRSTRLEN];
+	char client[INET6_ADDRSTRLEN];
+	struct pick k;
 	int e;
 
 	if (!q->user || !name_user_valid(q->user)) {
@@ -377,7 +471,7 @@ static int decide(struct ectx *c, struct policy_decision *d)
 	if (!q->login || !name_login_valid(q->login)) {
 		return refuse(c, d, "invalid login name");
 	}
-	e = host_normalize(q->host, p->domain_suffix, &d->host);
+	e = q->host ? host_normalize(q->host, p->domain_suffix, &d->host) : JIT_E_NAME;
 	if (e == -ENOMEM)
 		return e;
 	if (e < 0) {
@@ -402,9 +496,7 @@ static int decide(struct ectx *c, struct policy_decision *d)
 		return refuse(c, d, "the reason holds control characters");
 	}
 	c->reason = q->reason && *q->reason ? q->reason : NULL;
-	if (q->client_addr && client_canon(q->client_addr, client))
-		c->client = client;
-	if ((e = policy_host_labels(p, c->host, &c->labels, &c->n_labels)) < 0)
+	if ((e = prepare(c, q->client_addr, client)) < 0)
 		return e;
 
 	fprintf(c->x, "request: user '%s' as '%s' on '%s' (labels ", q->user, q->login, c->host);
@@ -412,57 +504,30 @@ static int decide(struct ectx *c, struct policy_decision *d)
 	fprintf(c->x, ", groups ");
 	print_list(c->x, (const char *const *)c->user->groups, c->user->n_groups);
 	fprintf(c->x, ")\n");
+	if (c->n_cand < p->n_rules)
+		fprintf(c->x, "skipped %zu of %zu rules: user '%s' is not in their users or "
+			      "groups\n", p->n_rules - c->n_cand, p->n_rules, q->user);
 
-	for (size_t i = 0; i < p->n_rules; i++) {
-		const struct policy_rule *r = &p->rules[i];
-		char buf[512];
-		const char *why = match_why(c, r, buf, sizeof buf);
+	pick(c, q->login, &k);
 
-		fprintf(c->x, "rule '%s' (%s): ", r->name, r->deny ? "deny" : "allow");
-		if (why) {
-			fprintf(c->x, "does not apply: %s\n", why);
-		} else if (r->deny) {
-			fprintf(c->x, "applies: denies%s\n",
-				deny ? " (an earlier deny rule decided)" : "");
-			if (!deny)
-				deny = r;
-		} else if ((why = conditions_why(c, r, buf, sizeof buf))) {
-			fprintf(c->x, "matches, but %s\n", why);
-			if (!near) {
-				near = r;
-				snprintf(near_why, sizeof near_why, "%s", why);
-			}
-		} else if (r->approvals) {
-			fprintf(c->x, "applies: allows with %u approval%s from ", r->approvals,
-				r->approvals == 1 ? "" : "s");
-			print_list(c->x, (const char *const *)r->approvers, r->n_approvers);
-			fputc('\n', c->x);
-			if (!ask)
-				ask = r;
-		} else {
-			fprintf(c->x, "applies: allows\n");
-			if (!allow)
-				allow = r;
-		}
-	}
-
-	if (deny) {
-		fprintf(c->x, "decision: denied by deny rule '%s' (deny rules win)\n", deny->name);
-		if ((e = set_str(&d->rule, deny->name)) < 0)
+	if (k.deny) {
+		fprintf(c->x, "decision: denied by deny rule '%s' (deny rules win)\n",
+			k.deny->name);
+		if ((e = set_str(&d->rule, k.deny->name)) < 0)
 			return e;
-		return set_reason(d, "denied by rule '%s'", deny->name);
+		return set_reason(d, "denied by rule '%s'", k.deny->name);
 	}
-	if (allow || ask) {
-		const struct policy_rule *r = allow ? allow : ask;
+	if (k.allow || k.ask) {
+		const struct policy_rule *r = k.allow ? k.allow : k.ask;
 		fprintf(c->x, "decision: %s by rule '%s'%s\n",
-			allow ? "allowed" : "needs approval", r->name,
-			allow && ask ? " (rules that need no approval come first)" : "");
+			k.allow ? "allowed" : "needs approval", r->name,
+			k.allow && k.ask ? " (rules that need no approval come first)" : "");
 		return grant(c, r, d);
 	}
-	if (near) {
-		fprintf(c->x, "decision: denied: rule '%s' matches, but %s\n", near->name,
-			near_why);
-		return set_reason(d, "rule '%s' matches, but %s", near->name, near_why);
+	if (k.near) {
+		fprintf(c->x, "decision: denied: rule '%s' matches, but %s\n", k.near->name,
+			k.near_why);
+		return set_reason(d, "rule '%s' matches, but %s", k.near->name, k.near_why);
 	}
 	fprintf(c->x, "decision: denied by default: no rule allows this\n");
 	return set_reason(d, "no rule allows user '%s' to log in as '%s' on '%s'", q->user,
@@ -508,7 +573,7 @@ int policy_eval(const struct policy *p, const struct policy_request *req,
 	if (!c.x)
 		return -ENOMEM;
 	e = decide(&c, d);
-	free(c.labels);
+	ectx_done(&c);
 	if (e == 0 && d->verdict == POLICY_DENY)
 		clear_grant(d);
 	if (e == 0 && d->verdict != POLICY_DENY && policy_decision_check(p, req, d) < 0) {
@@ -603,4 +668,136 @@ int policy_decision_check(const struct policy *p, const struct policy_request *r
 		return JIT_E_POLICY;
 	}
 	return 0;
+}
+
+/* ---- open logins ------------------------------------------------------------------------ */
+
+static int open_cmp(const void *a, const void *b)
+{
+	const struct policy_open_login *x = a, *y = b;
+	bool xa = !strcmp(x->login, POLICY_ANY), ya = !strcmp(y->login, POLICY_ANY);
+
+	return xa != ya ? xa - ya : strcmp(x->login, y->login);
+}
+
+/* What the rules say about @login (NULL: a login no rule names) for c's user and host. */
+static void open_entry(const struct ectx *c, const char *login, struct policy_open_login *o)
+{
+	const struct policy_rule *r;
+	struct pick k;
+
+	*o = (struct policy_open_login){ .login = login ? login : POLICY_ANY,
+					 .verdict = POLICY_DENY };
+	if (login && strlen(PRINCIPAL_PREFIX) + strlen(c->host) + 1 + strlen(login) >
+			     CERT_PRINCIPAL_LEN_MAX)
+		return;
+	pick(c, login, &k);
+	if (k.deny) {
+		o->rule = k.deny->name;
+		return;
+	}
+	r = k.allow ? k.allow : k.ask;
+	if (!r)
+		return;
+	o->verdict = r->approvals ? POLICY_NEEDS_APPROVAL : POLICY_ALLOW;
+	o->rule = r->name;
+	o->default_ttl_sec = r->default_ttl_sec;
+	o->max_ttl_sec = r->max_ttl_sec;
+	o->approvals_required = r->approvals;
+	o->approver_groups = r->approvers;
+	o->n_approver_groups = r->n_approvers;
+	o->reason_required = r->reason_required;
+	o->reason_pattern = r->reason_pattern;
+	o->force_command = r->force_command;
+}
+
+/* Every login a rule for c's user names while it covers c's host and is open now. */
+static int open_candidates(const struct ectx *c, const char ***ret, size_t *ret_n, bool *ret_any)
+{
+	const struct policy *p = c->p;
+	size_t words = (p->n_rules + 63) / 64, n = 0, cap = 0;
+	_cleanup_free_ const char **v = NULL;
+	bool any = false;
+
+	for (size_t w = 0; w < words; w++)
+		for (uint64_t bits = c->cand[w]; bits; bits &= bits - 1) {
+			const struct policy_rule *r = &p->rules[w * 64 +
+								 (size_t)__builtin_ctzll(bits)];
+			if (!host_ok(r, c->host, c->labels, c->n_labels) ||
+			    !windows_ok(r, c->req->now))
+				continue;
+			if (n + r->n_logins > cap) {
+				size_t c2 = 2 * (n + r->n_logins);
+				const char **w2 = reallocarray(v, c2 + 1, sizeof *w2);
+				if (!w2)
+					return -ENOMEM;
+				v = w2;
+				cap = c2;
+			}
+			for (size_t i = 0; i < r->n_logins; i++) {
+				const char *l = r->logins[i];
+				if (!strcmp(l, POLICY_ANY))
+					any = true;
+				else if (strcmp(l, POLICY_SELF))
+					v[n++] = l;
+				else if (name_login_valid(c->user->name))
+					v[n++] = c->user->name;
+			}
+		}
+	if (n > 1)
+		qsort(v, n, sizeof *v, policy_strv_cmp);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || strcmp(v[k - 1], v[i]))
+			v[k++] = v[i];
+	*ret = TAKE_PTR(v);
+	*ret_n = k;
+	*ret_any = any;
+	return 0;
+}
+
+int policy_open_logins(const struct policy *p, const char *user, const char *host,
+		       const char *client_addr, uint64_t now, struct policy_open_login **ret,
+		       size_t *ret_n)
+{
+	struct policy_request q = { .user = user, .host = host, .client_addr = client_addr,
+				    .now = now };
+	struct ectx c = { .p = p, .req = &q, .assume_reason = true };
+	_cleanup_free_ char *norm = NULL;
+	_cleanup_free_ const char **logins = NULL;
+	struct policy_open_login *v = NULL;
+	char client[INET6_ADDRSTRLEN];
+	size_t n = 0;
+	bool any = false;
+	int e;
+
+	if (!host || (e = host_normalize(host, p->domain_suffix, &norm)) == JIT_E_NAME)
+		return JIT_E_NAME;
+	if (e < 0)
+		return e;
+	c.host = norm;
+	c.user = user && name_user_valid(user) ? policy_find_user(p, user) : NULL;
+	if (c.user && !c.user->disabled) {
+		if ((e = prepare(&c, client_addr, client)) < 0 ||
+		    (e = open_candidates(&c, &logins, &n, &any)) < 0)
+			goto out;
+	} else {
+		n = 0;
+	}
+	v = calloc(n + any + 1, sizeof *v);
+	if (!v) {
+		e = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		open_entry(&c, logins[i], &v[i]);
+	if (any)
+		open_entry(&c, NULL, &v[n++]);
+	qsort(v, n, sizeof *v, open_cmp);
+	*ret = v;
+	*ret_n = n;
+	e = 0;
+out:
+	ectx_done(&c);
+	return e;
 }

@@ -3,11 +3,15 @@
  * internal.h - the policy module's own structures, shared by its .c files and its tests.
  * Nothing outside policy/ includes this: callers use policy.h.
  *
- *   ytree.c  YAML text -> a small tree of nodes with positions (libyaml events)
- *   tz.c     TZif files (RFC 8536) and POSIX TZ strings -> UTC offsets at an instant
- *   load.c   tree -> validated, normalised struct policy; canonical form and version
- *   eval.c   struct policy + request -> decision; the invariant check
- *   policy.c references, lookups, freeing
+ *   ytree.c   YAML text -> a small tree of nodes with positions (libyaml events)
+ *   tz.c      TZif files (RFC 8536) and POSIX TZ strings -> UTC offsets at an instant
+ *   glob.c    host globs compiled for fast matching; glob inclusion for the lint
+ *   load.c    tree -> validated, normalised struct policy; canonical form and version
+ *   index.c   the lookup structures evaluation uses, built once after loading
+ *   eval.c    struct policy + request -> decision; the invariant check; open logins
+ *   lint.c    rules that can never apply (`policy check`)
+ *   explain.c decisions and open logins as text and JSON
+ *   policy.c  references, lookups, freeing
  */
 #pragma once
 
@@ -94,6 +98,34 @@ int32_t tz_utoff(const struct tz *z, int64_t t);
 struct tz *tz_free(struct tz *z);
 void tz_freep(struct tz **z);
 
+/* ---- glob.c ------------------------------------------------------------------------ */
+
+/*
+ * struct policy_glob - a normalised host glob, compiled
+ * @ops:        one per pattern position: a literal byte (< 256), any byte, '*', or a set
+ * @sets:       256-bit sets of the bracket expressions, as fnmatch(3) reads them
+ * @prefix_len: number of literal bytes before the first wildcard (all of them if none)
+ */
+struct policy_glob {
+	uint16_t *ops;
+	size_t n_ops;
+	uint64_t (*sets)[4];
+	size_t n_sets;
+	size_t prefix_len;
+};
+
+/* policy_glob_compile() - Compile a glob the loader accepted. Errors: -ENOMEM, -EINVAL. */
+int policy_glob_compile(const char *glob, struct policy_glob *ret);
+void policy_glob_done(struct policy_glob *g);
+/* policy_glob_match() - Same answer as fnmatch(glob, s, 0) == 0. */
+bool policy_glob_match(const struct policy_glob *g, const char *s);
+/*
+ * policy_glob_subset() - Whether every valid host name @a matches is matched by @b
+ * @ret: true only when that is certain (false may also mean "could not tell")
+ * Errors: -ENOMEM.
+ */
+int policy_glob_subset(const struct policy_glob *a, const struct policy_glob *b, bool *ret);
+
 /* ---- the loaded policy ------------------------------------------------------------- */
 
 struct policy_user {
@@ -103,6 +135,9 @@ struct policy_user {
 	size_t n_keys;
 	char **groups;		/* borrowed names of every group holding the user, sorted */
 	size_t n_groups;
+	uint32_t *group_ix;	/* index.c: the same groups as indexes into policy.groups */
+	uint32_t *rule_ix;	/* index.c: rules naming the user in users, ascending */
+	size_t n_rule_ix;
 };
 
 struct policy_group {
@@ -111,12 +146,15 @@ struct policy_group {
 	size_t n_users;
 	char **subgroups;	/* groups whose members are members too, sorted */
 	size_t n_subgroups;
+	uint32_t *rule_ix;	/* index.c: rules naming the group in groups, ascending */
+	size_t n_rule_ix;
 };
 
 struct policy_host {
 	char *glob;		/* normalised glob */
 	char **labels;		/* sorted */
 	size_t n_labels;
+	struct policy_glob g;	/* index.c */
 };
 
 struct policy_window {
@@ -132,6 +170,7 @@ struct policy_window {
 
 struct policy_rule {
 	char *name;
+	unsigned line, col;	/* where the rule starts in the document */
 	bool deny;
 	char **users;		/* sorted; "*" = any enabled user */
 	size_t n_users;
@@ -139,6 +178,7 @@ struct policy_rule {
 	size_t n_groups;
 	char **hosts;		/* normalised globs, sorted */
 	size_t n_hosts;
+	struct policy_glob *host_g;	/* index.c: @hosts compiled */
 	char **labels;		/* sorted */
 	size_t n_labels;
 	char **logins;		/* sorted; "*" = any login, "${user}" = the requester's name */
@@ -163,8 +203,15 @@ struct policy_rule {
 	char *force_command;
 };
 
+/* index.c: the inventory globs whose literal prefix is @len bytes long, in host_order */
+struct policy_prefix {
+	size_t len;
+	size_t start, end;
+};
+
 struct policy {
 	atomic_uint refs;
+	char *source;		/* the name the document was loaded under (for messages) */
 	char *version;
 	char *domain_suffix;	/* ".example.com" or NULL */
 	uint64_t default_ttl_sec;
@@ -179,6 +226,13 @@ struct policy {
 	size_t n_rules;
 	struct tz **zones;
 	size_t n_zones;
+	/* index.c */
+	uint32_t *any_rules;		/* rules whose users hold "*", ascending */
+	size_t n_any_rules;
+	uint32_t *rules_by_name;	/* all rules, ordered by name */
+	uint32_t *host_order;		/* inventory, ordered by (prefix length, prefix) */
+	struct policy_prefix *prefixes;	/* one per prefix length present, ascending */
+	size_t n_prefixes;
 };
 
 /* policy.c; policy_strv_cmp also orders structs whose first member is their char * name */
@@ -197,5 +251,9 @@ int policy_parse_duration(const char *s, uint64_t *ret_sec);
 /* The shortest of those forms for @sec ("1h30m", "90s" -> "1m30s"), written to @buf. */
 const char *policy_fmt_duration(uint64_t sec, char buf[static 32]);
 
-/* eval.c: the labels of host @host (normalised) from the inventory; borrowed strings. */
+/* index.c */
+int policy_index(struct policy *p);
+void policy_index_free(struct policy *p);
+/* The labels of host @host (normalised) from the inventory: borrowed strings, sorted and
+ * unique, in a new array. */
 int policy_host_labels(const struct policy *p, const char *host, const char ***ret, size_t *ret_n);

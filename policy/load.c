@@ -24,6 +24,9 @@
 #include "names.h"
 #include "util.h"
 
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+
 struct lctx {
 	const char *name;
 	FILE *err;
@@ -32,6 +35,13 @@ struct lctx {
 	struct policy *p;
 	char **labels;		/* every label of the host inventory, sorted, unique */
 	size_t n_labels;
+	struct user_groups *ug;	/* users' own `groups` lists, read once groups are known */
+	size_t n_ug;
+};
+
+struct user_groups {
+	const char *user;	/* borrowed from struct policy_user */
+	const struct ynode *list;
 };
 
 /* Each key node @k and value node @v of mapping @map (the counter is named after @k). */
@@ -268,11 +278,13 @@ static bool get_list(struct lctx *c, const struct ynode *n, const char *what, it
 	return ok;
 }
 
+#define SAFE_NAME                                                                       \
+	"is not a safe name (letters, digits, '.', '_', '-'; not starting with '.' or '-')"
+
 static const char *check_safe_name(struct lctx *c, char **s)
 {
 	(void)c;
-	return name_login_valid(*s) ? NULL :
-		"is not a safe name (letters, digits, '.', '_', '-'; not starting with '.' or '-')";
+	return name_login_valid(*s) ? NULL : SAFE_NAME;
 }
 
 static const char *check_user_ref(struct lctx *c, char **s)
@@ -495,6 +507,16 @@ static int seen_add(struct key_seen_list *l, char *line, const struct ynode *n, 
 	return 0;
 }
 
+static void defer_user_groups(struct lctx *c, const char *user, const struct ynode *list)
+{
+	struct user_groups *v = reallocarray(c->ug, c->n_ug + 1, sizeof *v);
+
+	if (!v)
+		return oom(c);
+	c->ug = v;
+	c->ug[c->n_ug++] = (struct user_groups){ user, list };
+}
+
 static void load_user(struct lctx *c, const struct ynode *k, const struct ynode *v,
 		      struct policy_user *u, struct key_seen_list *seen)
 {
@@ -514,8 +536,10 @@ static void load_user(struct lctx *c, const struct ynode *k, const struct ynode 
 				keys = vv;
 			else if (!strcmp(kk->value, "disabled"))
 				get_bool(c, vv, "disabled", &u->disabled);
+			else if (!strcmp(kk->value, "groups"))
+				defer_user_groups(c, u->name, vv);
 			else
-				unknown_key(c, kk, "a user", "keys or disabled");
+				unknown_key(c, kk, "a user", "keys, groups or disabled");
 		}
 	} else {
 		return;
@@ -729,6 +753,48 @@ static void groups_close(struct lctx *c, const struct ynode *where)
 	}
 }
 
+/* Insert a copy of @s into the sorted list @v of @n strings. */
+static int strv_insert_sorted(char ***v, size_t *n, const char *s)
+{
+	char **w = reallocarray(*v, *n + 2, sizeof *w), *copy;
+	size_t at = 0;
+
+	if (!w)
+		return -ENOMEM;
+	*v = w;
+	if (!(copy = strdup(s)))
+		return -ENOMEM;
+	while (at < *n && strcmp(w[at], s) < 0)
+		at++;
+	memmove(w + at + 1, w + at, (*n - at) * sizeof *w);
+	w[at] = copy;
+	w[++*n] = NULL;
+	return 0;
+}
+
+/* Each user's own `groups` list makes the user a direct member of those groups (the same as
+ * listing the user in each group). */
+static void join_user_groups(struct lctx *c)
+{
+	struct policy *p = c->p;
+
+	for (size_t i = 0; i < c->n_ug && !c->oom; i++) {
+		char **names = NULL;
+		size_t n = 0;
+		if (!get_list(c, c->ug[i].list, "groups", check_group_ref, &names, &n))
+			continue;
+		for (size_t j = 0; j < n; j++) {
+			struct policy_group *g = &p->groups[group_index(p, names[j])];
+			if (!policy_strv_has(g->users, g->n_users, c->ug[i].user) &&
+			    strv_insert_sorted(&g->users, &g->n_users, c->ug[i].user) < 0) {
+				oom(c);
+				break;
+			}
+		}
+		policy_strv_free(names, n);
+	}
+}
+
 static void load_groups(struct lctx *c, const struct ynode *n)
 {
 	struct policy *p = c->p;
@@ -773,11 +839,40 @@ static void load_groups(struct lctx *c, const struct ynode *n)
 		if (policy_strv_has(g->users, g->n_users, POLICY_ANY))
 			lerr(c, v, "group '%s': '*' is not allowed in a group", g->name);
 	}
+	join_user_groups(c);
 	if (!c->oom && groups_acyclic(c, where))
 		groups_close(c, n);
 }
 
 /* ---- hosts ----------------------------------------------------------------------------- */
+
+/* Labels written as a mapping, {env: prod, role: db}, are the labels "env=prod" and
+ * "role=db". */
+static void load_label_map(struct lctx *c, const struct ynode *n, struct policy_host *h)
+{
+	const struct ynode *k, *v;
+
+	h->labels = calloc(n->n_kids / 2 + 1, sizeof *h->labels);
+	if (!h->labels)
+		return oom(c);
+	MAP_FOREACH(n, k, v) {
+		char *label;
+		if (!name_login_valid(k->value)) {
+			lerr(c, k, "host label '%s' %s", k->value, SAFE_NAME);
+			continue;
+		}
+		if (!get_str(c, v, "a host label value"))
+			continue;
+		if (!name_login_valid(v->value)) {
+			lerr(c, v, "host label value '%s' %s", v->value, SAFE_NAME);
+			continue;
+		}
+		if (asprintf(&label, "%s=%s", k->value, v->value) < 0)
+			return oom(c);
+		h->labels[h->n_labels++] = label;
+	}
+	qsort(h->labels, h->n_labels, sizeof *h->labels, policy_strv_cmp);
+}
 
 static void load_hosts(struct lctx *c, const struct ynode *n)
 {
@@ -805,7 +900,10 @@ static void load_hosts(struct lctx *c, const struct ynode *n)
 		if ((why = glob_normalize(p->domain_suffix, h->glob)))
 			lerr(c, k, "host '%s' %s", k->value, why);
 		globs[i - 1] = (struct item){ h->glob, k };
-		get_list(c, v, "host labels", check_safe_name, &h->labels, &h->n_labels);
+		if (v->type == YNODE_MAP)
+			load_label_map(c, v, h);
+		else
+			get_list(c, v, "host labels", check_safe_name, &h->labels, &h->n_labels);
 		total += h->n_labels;
 	}
 	qsort(globs, p->n_hosts, sizeof *globs, item_cmp);
@@ -1042,8 +1140,61 @@ static void load_approvals(struct lctx *c, const struct ynode *n, struct policy_
 		     count, r->approver_pool);
 }
 
+/*
+ * What makes reason pattern @pat unsafe to compile or run, or NULL: back-references (a GNU
+ * extension to POSIX EREs that can make matching take exponential time) and repetition
+ * counts ({m,n}) whose product exceeds POLICY_PATTERN_REPEAT_MAX (regcomp(3) copies the
+ * repeated part that many times: "(a{1,100}){1,100}" takes 100 MiB).
+ */
+static const char *pattern_why(const char *pat)
+{
+	unsigned long product = 1;
+
+	for (const char *s = pat; *s; s++) {
+		if (*s == '\\') {
+			if (s[1] >= '1' && s[1] <= '9')
+				return "uses a back-reference (\\1 to \\9), which can make "
+				       "matching take exponential time";
+			if (s[1])
+				s++;
+		} else if (*s == '[') {
+			/* a bracket expression: ']' first is literal; [:class:] [.x.] [=x=] */
+			s += 1 + (s[1] == '^');
+			s += *s == ']';
+			while (*s && *s != ']') {
+				if (*s == '[' && (s[1] == ':' || s[1] == '.' || s[1] == '=')) {
+					const char *end = strchr(s + 2, s[1]);
+					while (end && end[1] != ']')
+						end = strchr(end + 1, s[1]);
+					if (!end)
+						return NULL; /* regcomp(3) will say what is wrong */
+					s = end + 1;
+				}
+				s++;
+			}
+			if (!*s)
+				return NULL;
+		} else if (*s == '{' && s[1] >= '0' && s[1] <= '9') {
+			unsigned long m = 0, k = 0;
+			for (s++; *s >= '0' && *s <= '9' && m <= POLICY_PATTERN_REPEAT_MAX; s++)
+				m = m * 10 + (unsigned long)(*s - '0');
+			if (*s == ',')
+				for (s++; *s >= '0' && *s <= '9' && k <= POLICY_PATTERN_REPEAT_MAX;
+				     s++)
+					k = k * 10 + (unsigned long)(*s - '0');
+			product *= (k > m ? k : m) ? (k > m ? k : m) : 1;
+			if (product > POLICY_PATTERN_REPEAT_MAX)
+				return "repeats more than " STRINGIFY(POLICY_PATTERN_REPEAT_MAX)
+				       " times in all (the product of its {m,n} counts)";
+			s--;
+		}
+	}
+	return NULL;
+}
+
 static void load_reason(struct lctx *c, const struct ynode *n, struct policy_rule *r)
 {
+	const char *why;
 	const struct ynode *k, *v, *pat = NULL;
 	bool required = false, required_set = false;
 
@@ -1069,6 +1220,10 @@ static void load_reason(struct lctx *c, const struct ynode *n, struct policy_rul
 		return;
 	if (strlen(pat->value) > POLICY_PATTERN_MAX) {
 		lerr(c, pat, "pattern is longer than %d bytes", POLICY_PATTERN_MAX);
+		return;
+	}
+	if ((why = pattern_why(pat->value))) {
+		lerr(c, pat, "pattern '%s' %s", pat->value, why);
 		return;
 	}
 	int e = regcomp(&r->reason_re, pat->value, REG_EXTENDED | REG_NOSUB);
@@ -1239,6 +1394,8 @@ static void load_rules(struct lctx *c, const struct ynode *n)
 	}
 	for (size_t i = 0; i < n->n_kids && !c->oom; i++) {
 		p->n_rules = i + 1;
+		p->rules[i].line = n->kids[i]->line;
+		p->rules[i].col = n->kids[i]->col;
 		load_rule(c, n->kids[i], &p->rules[i]);
 		if (p->rules[i].name)
 			names[k++] = (struct item){ p->rules[i].name, map_get(n->kids[i], "name") };
@@ -1279,6 +1436,8 @@ static void load_root(struct lctx *c, const struct ynode *root)
 		load_users(c, sect[2]);
 	if (sect[3] && !c->oom)
 		load_groups(c, sect[3]);
+	else if (!c->oom)
+		join_user_groups(c); /* no groups: each group a user names is unknown */
 	if (sect[4] && !c->oom)
 		load_hosts(c, sect[4]);
 	if (sect[5] && !c->oom)
@@ -1442,12 +1601,17 @@ int policy_load_buffer(const char *name, const char *data, size_t len, struct po
 	c.p->max_ttl_sec = POLICY_DEFAULT_MAX_TTL_SEC;
 	load_root(&c, root);
 	free(c.labels);
+	free(c.ug);
 	if (c.n_err > POLICY_ERRORS_MAX)
 		fprintf(c.err, "%s: %u more problems not shown\n", c.name,
 			c.n_err - POLICY_ERRORS_MAX);
 	if (fclose(c.err) != 0)
 		c.oom = true;
 	r = c.oom ? -ENOMEM : c.n_err ? JIT_E_POLICY : make_version(c.p);
+	if (r == 0)
+		r = policy_index(c.p);
+	if (r == 0 && !(c.p->source = strdup(c.name)))
+		r = -ENOMEM;
 	if (r < 0) {
 		policy_free(c.p);
 		if (r == JIT_E_POLICY && ret_error) {

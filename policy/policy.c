@@ -49,6 +49,7 @@ struct policy *policy_free(struct policy *p)
 {
 	if (!p)
 		return NULL;
+	policy_index_free(p);
 	for (size_t i = 0; i < p->n_users; i++) {
 		struct policy_user *u = &p->users[i];
 		free(u->name);
@@ -76,6 +77,7 @@ struct policy *policy_free(struct policy *p)
 		tz_free(p->zones[i]);
 	free(p->zones);
 	free(p->domain_suffix);
+	free(p->source);
 	free(p->version);
 	free(p);
 	return NULL;
@@ -107,14 +109,6 @@ const struct policy_user *policy_find_user(const struct policy *p, const char *n
 	if (!name || !p->users)
 		return NULL;
 	return bsearch(&key, p->users, p->n_users, sizeof key, policy_strv_cmp);
-}
-
-const struct policy_rule *policy_find_rule(const struct policy *p, const char *name)
-{
-	for (size_t i = 0; name && i < p->n_rules; i++)
-		if (p->rules[i].name && !strcmp(p->rules[i].name, name))
-			return &p->rules[i];
-	return NULL;
 }
 
 int policy_user_keys(const struct policy *p, const char *user, const struct key *const **ret_keys,

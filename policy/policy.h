@@ -49,6 +49,9 @@
 #define POLICY_USER_KEYS_MAX 32
 /* Longest reason pattern (POSIX extended regular expression), bytes. */
 #define POLICY_PATTERN_MAX 256
+/* Largest product of the repetition counts ({m,n}) in one reason pattern (regcomp(3) copies
+ * what is repeated). */
+#define POLICY_PATTERN_REPEAT_MAX 256
 /* Largest approval quorum. */
 #define POLICY_APPROVALS_MAX 16
 /* Most time windows in one rule. */
@@ -144,8 +147,10 @@ enum policy_verdict {
  * @rule:         name of the deciding rule (the allow rule, or the deny rule that denied),
  *                or NULL when denied by default or before any rule was looked at
  * @reason:       one line for the requester: why denied, or what was granted
- * @explanation:  several lines: each rule considered, why it did or did not apply, and
- *                which one decided
+ * @explanation:  several lines ('\n' between them): the request; how many rules were
+ *                skipped as not for the requester; each rule for the requester, in file
+ *                order, and why it did or did not apply; the decision (docs/policy.md,
+ *                "How a request is decided")
  * @principals:   the host-bound principals to certify (never empty unless denied)
  * @ttl_sec:      lifetime to grant, seconds (<= the rule's maximum <= the hard cap)
  * @critical:     critical options (sorted, e.g. force-command, source-address)
@@ -179,6 +184,7 @@ struct policy_decision {
  * @req: the request (borrowed)
  * @ret: new decision (policy_decision_free())
  * A denial returns 0 with verdict POLICY_DENY. Unsafe names in @req are denied, not errors.
+ * Only the rules for @req->user (named in users, through a group, or "*") are looked at.
  * Thread-safe: any number of threads may evaluate against one policy at once. Every
  * decision is checked with policy_decision_check(); one that fails becomes a denial.
  * Errors: -ENOMEM only.
@@ -210,3 +216,137 @@ const char *policy_verdict_name(enum policy_verdict v);
  */
 int policy_decision_check(const struct policy *p, const struct policy_request *req,
 			  const struct policy_decision *d);
+
+/**
+ * policy_lint() - Find the rules that can never apply, for `jit-ssh-ca policy check`
+ * @p:          the policy (borrowed)
+ * @ret_report: new text, one line per such rule in file order (docs/policy.md, "Rules that
+ *              can never apply"):
+ *                  FILE:LINE:COLUMN: rule "NAME" can never apply: WHY
+ *              FILE is the name @p was loaded under, LINE:COLUMN where the rule starts;
+ *              lines separated by '\n', no final newline; at most POLICY_ERRORS_MAX lines
+ *              plus one counting the rest. NULL when there are none.
+ * @ret_n:      number of rules that can never apply
+ *
+ * A rule can never apply when it matches no request by itself (no enabled user, no login,
+ * no host, no open time window, an approval quorum none of its requesters can reach) or
+ * when another single rule decides every request it matches first (a deny rule anywhere; an
+ * earlier rule of the same kind, or a rule needing no approval over one that needs it, that
+ * matches at least as much with conditions no stricter). Conservative: every rule reported
+ * can never apply; some that cannot are not found (those only several rules together
+ * shadow, or whose reason pattern no text matches).
+ *
+ * Each is an error for `policy check` (non-zero exit). policy_load_*() does not call this:
+ * a rule that can never apply changes no decision, so the CA loads and serves such a policy.
+ * Time: quadratic in the number of rules (about 0.1 s for 1,000 rules).
+ * Errors: -ENOMEM. On error nothing is returned.
+ */
+int policy_lint(const struct policy *p, char **ret_report, size_t *ret_n);
+
+/**
+ * struct policy_open_login - what one login on one host would give one user now
+ * (policy_open_logins()); every pointer is borrowed from the policy and lives as long as it
+ * @login:           a login, or "*" for any login that no rule for the user and host names
+ * @verdict:         POLICY_ALLOW, POLICY_NEEDS_APPROVAL, or POLICY_DENY when a deny rule
+ *                   forbids it or no rule's conditions can hold
+ * @rule:            the deciding rule (allow rule, or the deny rule), NULL when denied by
+ *                   default
+ * @default_ttl_sec: lifetime when the request names none, seconds (0 when denied)
+ * @max_ttl_sec:     longest lifetime, seconds (0 when denied)
+ * @approvals_required, @approver_groups: the quorum and the groups approvers come from
+ * @reason_required: a reason must be given; @reason_pattern: one it must match, or NULL
+ * @force_command:   the force-command the certificate would carry, or NULL
+ */
+struct policy_open_login {
+	const char *login;
+	enum policy_verdict verdict;
+	const char *rule;
+	uint64_t default_ttl_sec;
+	uint64_t max_ttl_sec;
+	unsigned approvals_required;
+	char *const *approver_groups;
+	size_t n_approver_groups;
+	bool reason_required;
+	const char *reason_pattern;
+	const char *force_command;
+};
+
+/**
+ * policy_open_logins() - Which logins and lifetimes are open to @user on @host at @now
+ * (`jit-ssh explain HOST`; docs/policy.md, "Explaining decisions")
+ * @p:           the policy (borrowed)
+ * @user:        the requester
+ * @host:        host name as asked (normalised here)
+ * @client_addr: the requester's IP address as text, or NULL (for source_address: [client])
+ * @now:         seconds since the Unix epoch, UTC (time windows are evaluated at @now)
+ * @ret:         new array (free()); its strings are borrowed from @p
+ * @ret_n:       number of entries
+ *
+ * One entry per login named by a rule for @user that covers @host and is open at @now
+ * (${user} as @user's own name), plus "*" when such a rule allows any login; each decided
+ * exactly as policy_eval() would decide a request for it with TTL 0, except that reason
+ * conditions are reported (@reason_required, @reason_pattern), not checked. Sorted by
+ * login, "*" last. An unknown or disabled user (or an unsafe user name) gets no entries,
+ * so callers cannot tell them apart.
+ * Errors: JIT_E_NAME when @host is not a valid host name; -ENOMEM.
+ */
+int policy_open_logins(const struct policy *p, const char *user, const char *host,
+		       const char *client_addr, uint64_t now, struct policy_open_login **ret,
+		       size_t *ret_n);
+
+/* ---- explain.c: decisions and open logins for people and tools ---------------------- */
+
+struct json_t; /* jansson's json_t */
+
+/**
+ * policy_explain_text() - A decision as text for people (`jit-ssh-ca policy explain`)
+ * @req: the request @d answers (borrowed)
+ * @d:   its decision (borrowed)
+ * @ret: new text, every line ending in '\n': "verdict:", "rule:", "reason:", "user:",
+ *       "host:", "login:" (user and login as asked, bytes other than printable ASCII and
+ *       '\\' written as \xHH), then for an allowing decision "principals:", "ttl:",
+ *       "critical options:", "extensions:", "approvals:" (needs approval only), then
+ *       "policy version:" and "explanation:" followed by its lines indented by two spaces
+ *       (docs/policy.md shows one)
+ * Errors: -ENOMEM.
+ */
+int policy_explain_text(const struct policy_request *req, const struct policy_decision *d,
+			char **ret);
+
+/**
+ * policy_explain_json() - A decision as a JSON object (jansson), for the CA's explain
+ * endpoint and `policy explain --json`
+ * @req: the request @d answers (borrowed)
+ * @d:   its decision (borrowed)
+ * @ret: new reference (json_decref()) to an object with these fields, always present:
+ *       "verdict": "allowed" | "needs_approval" | "denied" (policy_verdict_name());
+ *       "rule": string | null; "reason": string;
+ *       "user", "login": as asked, or null when absent or not UTF-8;
+ *       "host": normalised host | null (not a valid host name);
+ *       "principals": [string]; "ttl_seconds": integer (0 when denied);
+ *       "critical_options": {name: value}; "extensions": [name];
+ *       "approvals": {"count": integer, "from": [group]} | null (null unless needs_approval);
+ *       "policy_version": string; "explanation": [line]
+ * Errors: -ENOMEM.
+ */
+int policy_explain_json(const struct policy_request *req, const struct policy_decision *d,
+			struct json_t **ret);
+
+/**
+ * policy_open_logins_json() - policy_open_logins() entries as a JSON array (jansson)
+ * @ret: new reference to an array of objects, one per entry, fields always present:
+ *       "login"; "verdict" (as above); "rule": string | null; "default_ttl_seconds",
+ *       "max_ttl_seconds": integers; "approvals": {"count", "from"} | null;
+ *       "reason": {"required": bool, "pattern": string | null};
+ *       "force_command": string | null
+ * Errors: -ENOMEM.
+ */
+int policy_open_logins_json(const struct policy_open_login *v, size_t n, struct json_t **ret);
+
+/**
+ * policy_open_logins_text() - The same as text for people, one line per entry, e.g.
+ *     deploy  allowed for up to 2h (default 30m) (rule 'staging-self-service')
+ * @ret: new text, every line ending in '\n' ("no login is open" + '\n' when @n is 0)
+ * Errors: -ENOMEM.
+ */
+int policy_open_logins_text(const struct policy_open_login *v, size_t n, char **ret);

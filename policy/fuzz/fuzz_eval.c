@@ -3,8 +3,10 @@
  * fuzz_eval.c - the evaluator on arbitrary requests against one fixed policy that uses every
  * feature. Input: the request fields separated by newlines:
  *     user \n host \n login \n ttl_sec \n reason \n client_addr \n now
- * (missing fields are NULL / 0). Every decision must keep the invariants.
+ * (missing fields are NULL / 0). Every decision must keep the invariants; it is also
+ * rendered as text and JSON, and the open logins of the same user and host are listed.
  */
+#include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,7 +91,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (d->verdict != POLICY_DENY && (d->n_principals != 1 || d->ttl_sec == 0 ||
 					  d->ttl_sec > POLICY_TTL_HARD_CAP_SEC))
 		abort();
+	char *text = NULL;
+	json_t *j = NULL;
+	if (policy_explain_text(&q, d, &text) != 0 || policy_explain_json(&q, d, &j) != 0)
+		abort();
+	free(text);
+	json_decref(j);
 	policy_decision_free(d);
+	struct policy_open_login *v = NULL;
+	size_t n = 0;
+	if (policy_open_logins(policy, q.user, q.host, q.client_addr, q.now, &v, &n) == 0) {
+		if (policy_open_logins_text(v, n, &text) != 0 ||
+		    policy_open_logins_json(v, n, &j) != 0)
+			abort();
+		free(text);
+		json_decref(j);
+		free(v);
+	}
 	for (size_t i = 0; i < 7; i++)
 		free(f[i]);
 	return 0;

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * fuzz_load.c - the policy loader (YAML tree, validation, canonical form) on arbitrary bytes.
- * A document that loads is also evaluated once, so the loaded structures are exercised.
+ * A document that loads is also evaluated once, linted (rules that can never apply) and
+ * asked for open logins, so the loaded and indexed structures are exercised.
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "err.h"
 #include "policy.h"
@@ -27,6 +29,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		policy_decision_free(d);
 		if (!policy_version(p))
 			abort();
+		char *report = NULL;
+		size_t n = 0;
+		if (policy_lint(p, &report, &n) == 0 && (n > 0) != (report != NULL))
+			abort();
+		free(report);
+		struct policy_open_login *v = NULL;
+		if (policy_open_logins(p, "alice", "web-1", "10.0.0.1", 1709546400, &v, &n) == 0)
+			for (size_t i = 0; i < n; i++)
+				if (!v[i].login || (v[i].verdict != POLICY_DENY && !v[i].rule))
+					abort();
+		free(v);
 	} else if ((r == JIT_E_POLICY) != (err != NULL)) {
 		abort(); /* an invalid document always says why, and only then */
 	}

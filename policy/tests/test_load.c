@@ -11,6 +11,7 @@
 
 #include "internal.h"
 #include "key.h"
+#include "names.h"
 #include "testpol.h"
 #include "util.h"
 
@@ -85,7 +86,7 @@ static const struct error_case error_cases[] = {
 	{ "users:\n  alice: []\n", "t.yaml:2:10: user 'alice' has no keys" },
 	{ "users:\n  alice: {keys: []}\n", "t.yaml:2:17: user 'alice' has no keys" },
 	{ "users:\n  alice: {keys: [" KEY1 "], shell: bash}\n",
-	  "t.yaml:2:101: unknown key 'shell' in a user (expected keys or disabled)" },
+	  "t.yaml:2:101: unknown key 'shell' in a user (expected keys, groups or disabled)" },
 	{ "users:\n  alice: {keys: [" KEY1 "], disabled: yes}\n",
 	  "t.yaml:2:111: disabled must be true or false" },
 	{ "users:\n  alice: {keys: [" KEY1 "], disabled: 'true'}\n",
@@ -278,6 +279,34 @@ static const struct error_case error_cases[] = {
 	  "t.yaml:9:20: force_command holds a control character" },
 	{ USERS RULE_HEAD "    force_command: []\n",
 	  "t.yaml:9:20: force_command must be text, not a list" },
+	/* rules: reason patterns that would be unsafe to compile or to run */
+	{ USERS RULE_HEAD "    reason: {pattern: '^(a*)\\1$'}\n",
+	  "t.yaml:9:23: pattern '^(a*)\\1$' uses a back-reference (\\1 to \\9), which can make "
+	  "matching take exponential time" },
+	{ USERS RULE_HEAD "    reason: {pattern: '(a{1,100}){1,100}'}\n",
+	  "t.yaml:9:23: pattern '(a{1,100}){1,100}' repeats more than 256 times in all (the "
+	  "product of its {m,n} counts)" },
+	{ USERS RULE_HEAD "    reason: {pattern: 'a{257}'}\n",
+	  "t.yaml:9:23: pattern 'a{257}' repeats more than 256 times in all (the product of its "
+	  "{m,n} counts)" },
+	{ USERS RULE_HEAD "    reason: {pattern: 'a{1,99999999999999999999}'}\n",
+	  "t.yaml:9:23: pattern 'a{1,99999999999999999999}' repeats more than 256 times in all "
+	  "(the product of its {m,n} counts)" },
+	/* users' own groups, and labels written as a mapping */
+	{ "users:\n  alice: {keys: [" KEY1 "], groups: [ops]}\n",
+	  "t.yaml:2:110: groups: 'ops' is not a group defined under groups" },
+	{ "users:\n  alice: {keys: [" KEY1 "], groups: [ops]}\ngroups: {dev: []}\n",
+	  "t.yaml:2:110: groups: 'ops' is not a group defined under groups" },
+	{ "users:\n  alice: {keys: [" KEY1 "], groups: ops}\ngroups: {ops: []}\n",
+	  "t.yaml:2:109: groups must be a list, not text" },
+	{ "hosts:\n  db-1: {env: prod, 'role x': db}\n",
+	  "t.yaml:2:21: host label 'role x' is not a safe name (letters, digits, '.', '_', '-'; "
+	  "not starting with '.' or '-')" },
+	{ "hosts:\n  db-1: {env: 'pr,od'}\n",
+	  "t.yaml:2:15: host label value 'pr,od' is not a safe name (letters, digits, '.', '_', "
+	  "'-'; not starting with '.' or '-')" },
+	{ "hosts:\n  db-1: {env: [prod]}\n",
+	  "t.yaml:2:15: a host label value must be text, not a list" },
 };
 
 static void test_each_invalid_document_gets_its_exact_error(void **state)
@@ -403,6 +432,155 @@ static void test_a_bad_reason_pattern_is_refused(void **state)
 	err = testpol_load_error(yaml);
 	assert_string_equal(err, "t.yaml:9:23: pattern is longer than 256 bytes");
 	free(err);
+}
+
+/* @template with its one '@' replaced by @name, into @out. */
+static void fill(char *out, size_t size, const char *template, const char *name)
+{
+	const char *at = strchr(template, '@');
+
+	assert_non_null(at);
+	snprintf(out, size, "%.*s%s%s", (int)(at - template), template, name, at + 1);
+}
+
+/* Every kind of name in a policy refuses commas, whitespace, glob characters, control
+ * characters, non-ASCII and overlong names; the longest allowed name loads. */
+static void test_unsafe_names_in_the_policy_are_refused(void **state)
+{
+	/* @ is the name, written in a double-quoted YAML scalar */
+	static const struct {
+		const char *yaml, *phrase;
+	} kinds[] = {
+		{ "users:\n  \"@\": [" KEY1 "]\n", "is not safe" },
+		{ USERS "groups:\n  \"@\": [alice]\n", "is not safe" },
+		{ "hosts:\n  web-1: [\"@\"]\n", "is not a safe name" },
+		{ "hosts:\n  web-1: {\"@\": x}\n", "is not a safe name" },
+		{ "hosts:\n  web-1: {env: \"@\"}\n", "is not a safe name" },
+		{ USERS "rules:\n  - {name: \"@\", users: [alice], hosts: [h], logins: [x]}\n",
+		  "is not safe" },
+		{ USERS "rules:\n  - {name: r, users: [alice], hosts: [h], logins: [\"@\"]}\n",
+		  "is not a safe login name" },
+	};
+	static const char *const bad[] = { "a,b", "a b", "a\\tb", "a*", "a?", "a[1]",
+					   "\\u00e9t\\u00e9", "a\\x7f", ".a", "-a", "", "a/b", "a:b" };
+	char name[128], yaml[1024], *err;
+
+	(void)state;
+	for (size_t k = 0; k < ELEMENTSOF(kinds); k++) {
+		for (size_t i = 0; i < ELEMENTSOF(bad) + 1; i++) {
+			if (i < ELEMENTSOF(bad))
+				snprintf(name, sizeof name, "%s", bad[i]);
+			else /* one over NAME_MAX_LEN */
+				snprintf(name, sizeof name, "%0*d", NAME_MAX_LEN + 1, 0);
+			fill(yaml, sizeof yaml, kinds[k].yaml, name);
+			err = testpol_load_error(yaml);
+			if (!strstr(err, kinds[k].phrase))
+				fail_msg("kind %zu, name '%s': %s", k, name, err);
+			free(err);
+		}
+		snprintf(name, sizeof name, "%0*d", NAME_MAX_LEN, 0);
+		fill(yaml, sizeof yaml, kinds[k].yaml, name);
+		policy_unref(testpol_load(yaml));
+	}
+}
+
+static void test_a_host_glob_longer_than_a_host_name_is_refused(void **state)
+{
+	char yaml[600], *err;
+
+	(void)state;
+	snprintf(yaml, sizeof yaml, "hosts:\n  '%0*d': [x]\n", HOST_NAME_MAX_LEN + 1, 0);
+	err = testpol_load_error(yaml);
+	assert_non_null(strstr(err, "is empty or longer than a host name"));
+	free(err);
+	snprintf(yaml, sizeof yaml, "hosts:\n  '%0*d': [x]\n", HOST_NAME_MAX_LEN, 0);
+	policy_unref(testpol_load(yaml));
+}
+
+static void test_reason_patterns_within_the_limits_load(void **state)
+{
+	static const char *const ok[] = { "^(INC|CHG)-[0-9]+", "^[A-Z]{2,8}-[0-9]{1,16}$",
+					   "[[:digit:]]{4}-[0-9]{2}-[0-9]{2}", "a{256}",
+					   "x{2}y{128}", "[]{}]{9}", "[\\\\1]", "a\\\\.b" };
+	char yaml[1024];
+
+	(void)state;
+	for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+		snprintf(yaml, sizeof yaml, "%s    reason: {pattern: '%s'}\n", USERS RULE_HEAD,
+			 ok[i]);
+		policy_unref(testpol_load(yaml));
+	}
+}
+
+static bool user_in_group(const struct policy *p, const char *user, const char *group)
+{
+	const struct policy_user *u = policy_find_user(p, user);
+
+	for (size_t i = 0; u && i < u->n_groups; i++)
+		if (!strcmp(u->groups[i], group))
+			return true;
+	return false;
+}
+
+/* A user may name its groups itself: the same as listing the user in each of them. */
+static void test_a_user_can_list_its_own_groups(void **state)
+{
+	struct policy *p = testpol_load("users:\n"
+					"  alice: {keys: [" KEY1 "], groups: [dev, ops]}\n"
+					"  bob: {keys: [" KEY2 "], groups: [dev]}\n"
+					"groups:\n"
+					"  dev: [bob]\n"
+					"  ops: []\n"
+					"  all: {groups: [ops]}\n");
+	struct policy *q = testpol_load("users:\n"
+					"  alice: {keys: [" KEY1 "]}\n"
+					"  bob: {keys: [" KEY2 "]}\n"
+					"groups:\n"
+					"  dev: [alice, bob]\n"
+					"  ops: [alice]\n"
+					"  all: {groups: [ops]}\n");
+
+	(void)state;
+	assert_true(user_in_group(p, "alice", "dev"));
+	assert_true(user_in_group(p, "alice", "ops"));
+	assert_true(user_in_group(p, "alice", "all"));
+	assert_true(user_in_group(p, "bob", "dev"));
+	assert_false(user_in_group(p, "bob", "ops"));
+	/* the same meaning, so the same version */
+	assert_string_equal(policy_version(p), policy_version(q));
+	policy_unref(p);
+	policy_unref(q);
+}
+
+/* Labels written as a mapping {env: prod} are the labels "env=prod", usable in rules. */
+static void test_host_labels_can_be_a_mapping_of_keys_to_values(void **state)
+{
+	struct policy *p = testpol_load(USERS
+					"hosts:\n"
+					"  'db-*': {env: prod, role: db}\n"
+					"  'web-*': [web]\n"
+					"rules:\n"
+					"  - {name: r, users: [alice], host_labels: [role=db], "
+					"logins: [postgres]}\n");
+	struct policy_request q = { .user = "alice", .host = "db-3", .login = "postgres" };
+	struct policy_decision *d = NULL;
+	const char **labels = NULL;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(policy_host_labels(p, "db-3", &labels, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(labels[0], "env=prod");
+	assert_string_equal(labels[1], "role=db");
+	free(labels);
+	assert_int_equal(policy_eval(p, &q, &d), 0);
+	assert_int_equal(d->verdict, POLICY_ALLOW);
+	policy_decision_free(d);
+	q.host = "web-3";
+	assert_int_equal(policy_eval(p, &q, &d), 0);
+	assert_int_equal(d->verdict, POLICY_DENY);
+	policy_decision_free(d);
+	policy_unref(p);
 }
 
 static void test_several_problems_are_each_reported_on_a_line(void **state)
@@ -808,6 +986,11 @@ int main(void)
 		cmocka_unit_test(test_ecdsa_and_rsa_keys_can_be_enrolled),
 		cmocka_unit_test(test_a_user_with_too_many_keys_is_refused),
 		cmocka_unit_test(test_a_bad_reason_pattern_is_refused),
+		cmocka_unit_test(test_unsafe_names_in_the_policy_are_refused),
+		cmocka_unit_test(test_a_host_glob_longer_than_a_host_name_is_refused),
+		cmocka_unit_test(test_reason_patterns_within_the_limits_load),
+		cmocka_unit_test(test_a_user_can_list_its_own_groups),
+		cmocka_unit_test(test_host_labels_can_be_a_mapping_of_keys_to_values),
 		cmocka_unit_test(test_several_problems_are_each_reported_on_a_line),
 		cmocka_unit_test(test_more_problems_than_the_limit_are_counted_not_listed),
 		cmocka_unit_test(test_billion_laughs_is_refused_at_the_first_anchor),

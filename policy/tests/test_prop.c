@@ -505,10 +505,58 @@ static void test_random_policies_agree_with_the_model(void **state)
 	assert_true(denied > checked / 4);
 }
 
+/* A rule policy_lint() reports never decides any request (lint soundness). */
+static void test_rules_that_can_never_apply_never_decide(void **state)
+{
+	static const uint64_t ttls[] = { 0, 600 };
+	unsigned reported = 0, rules = 0;
+
+	(void)state;
+	for (int n = 0; n < N_POLICIES; n++) {
+		struct model m;
+		struct policy *p = NULL;
+		char *yaml, *report = NULL;
+		bool dead[8] = { false };
+		size_t n_dead = 0;
+
+		make_model(&m);
+		yaml = model_yaml(&m);
+		p = testpol_load(yaml);
+		assert_int_equal(policy_lint(p, &report, &n_dead), 0);
+		for (const char *s = report; s && (s = strstr(s, ": rule \"r")); s++)
+			dead[s[9] - '0'] = true;
+		reported += (unsigned)n_dead;
+		rules += m.n_rules;
+		for (int k = 0; k < 4 * N_REQUESTS; k++) {
+			unsigned u = pick(N_USERS);
+			const char *login = req_logins[pick(ELEMENTSOF(req_logins))];
+			struct policy_request req = {
+				.user = user_names[u], .host = hosts[pick(ELEMENTSOF(hosts))].asked,
+				.login = login ? login : user_names[u],
+				.ttl_sec = ttls[pick(ELEMENTSOF(ttls))],
+				.reason = reasons[pick(ELEMENTSOF(reasons))],
+				.client_addr = chance(50) ? "10.1.2.3" : NULL,
+				.now = 1577836800 + rng() % 315360000 };
+			struct policy_decision *d = NULL;
+			assert_int_equal(policy_eval(p, &req, &d), 0);
+			if (d->rule && dead[d->rule[1] - '0'])
+				fail_msg("rule %s decided, but the lint said:\n%s\n%s\n---\n%s",
+					 d->rule, report, d->explanation, yaml);
+			policy_decision_free(d);
+		}
+		free(report);
+		policy_unref(p);
+		free(yaml);
+	}
+	print_message("%u of %u rules reported as never applying\n", reported, rules);
+	assert_true(reported > rules / 20); /* the generator makes such rules often enough */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_policies_agree_with_the_model),
+		cmocka_unit_test(test_rules_that_can_never_apply_never_decide),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
