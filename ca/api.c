@@ -33,10 +33,15 @@ struct api {
 	char *ca_line;
 	char *ca_fingerprint;
 	uint16_t port;
-	_Atomic uint64_t records;
-	pthread_mutex_t lock;
+	_Atomic bool chain_ok;
+	pthread_mutex_t lock; /* guards everything below */
 	pthread_cond_t idle;
 	unsigned in_flight;
+	struct policy *policy;
+	uint64_t policy_loaded_at;
+	uint64_t policy_generation;
+	uint64_t policy_reload_attempts;
+	char *policy_reload_error;
 };
 
 /* Per-request state, from the first call of the handler to the completion callback. */
@@ -77,7 +82,8 @@ static const char *method_text(const char *m)
 /* The path as it may be logged: a route of ours, never arbitrary client text. */
 static const char *path_text(const char *url)
 {
-	if (!strcmp(url, "/v1/requests") || !strcmp(url, "/v1/ca") || !strcmp(url, "/healthz"))
+	if (!strcmp(url, "/v1/requests") || !strcmp(url, "/v1/explain") || !strcmp(url, "/v1/ca") ||
+	    !strcmp(url, "/healthz"))
 		return url;
 	if (!strncmp(url, "/v1/requests/", 13))
 		return request_id_valid(url + 13) ? url : "/v1/requests/(invalid)";
@@ -173,12 +179,57 @@ static enum MHD_Result send_error(struct api *a, struct MHD_Connection *c, const
 	return send_json(c, e->status, body, allow);
 }
 
-static void note_seq(struct api *a, uint64_t seq)
+/* A ledger that reports a broken chain turns "ledger_chain_ok" false until restart. */
+static void note_ledger_error(struct api *a, int r)
 {
-	uint64_t cur = atomic_load(&a->records);
+	if (r == JIT_E_LEDGER_CORRUPT)
+		atomic_store(&a->chain_ok, false);
+}
 
-	while (seq > cur && !atomic_compare_exchange_weak(&a->records, &cur, seq))
-		;
+static void policy_unrefp(struct policy **p)
+{
+	policy_unref(*p);
+}
+
+struct policy *api_policy_get(struct api *a)
+{
+	struct policy *p;
+
+	pthread_mutex_lock(&a->lock);
+	p = policy_ref(a->policy);
+	pthread_mutex_unlock(&a->lock);
+	return p;
+}
+
+void api_policy_set(struct api *a, struct policy *p, uint64_t now)
+{
+	struct policy *old;
+
+	policy_ref(p);
+	pthread_mutex_lock(&a->lock);
+	old = a->policy;
+	a->policy = p;
+	a->policy_loaded_at = now;
+	a->policy_generation++;
+	a->policy_reload_attempts++;
+	free(a->policy_reload_error);
+	a->policy_reload_error = NULL;
+	pthread_mutex_unlock(&a->lock);
+	/* Requests still holding the old policy keep it alive until they finish. */
+	policy_unref(old);
+}
+
+int api_policy_failed(struct api *a, const char *error)
+{
+	char *copy = strdup(error ? error : "");
+	int r = copy ? 0 : -ENOMEM;
+
+	pthread_mutex_lock(&a->lock);
+	a->policy_reload_attempts++;
+	free(a->policy_reload_error);
+	a->policy_reload_error = copy ? copy : strdup("out of memory");
+	pthread_mutex_unlock(&a->lock);
+	return r;
 }
 
 static bool media_type_is_json(const char *ct)
@@ -192,53 +243,72 @@ static bool media_type_is_json(const char *ct)
 	return *ct == 0 || *ct == ';';
 }
 
+/*
+ * The checks POST /v1/requests and POST /v1/explain share, in this order: size, media type,
+ * body, signature over the exact bytes by an enrolled key of the named user (under @p),
+ * timestamp window, nonce (claimed durably). Fills @ret_req and @ret_key_fp, or @e.
+ */
+static int authenticate(struct api *a, struct MHD_Connection *c, struct conn *cn,
+			const struct policy *p, unsigned parse_flags, struct request **ret_req,
+			char **ret_key_fp, struct request_error *e)
+{
+	_cleanup_(request_freep) struct request *req = NULL;
+	_cleanup_(key_freep) struct key *user_key = NULL;
+	_cleanup_free_ uint8_t *sig = NULL;
+	uint64_t now = now_sec();
+	size_t siglen;
+	int r;
+
+	if (cn->too_large)
+		return request_error_set(e, JIT_E_TOO_LARGE, 413, "body_too_large",
+					 "request body is larger than %u bytes", REQUEST_BODY_MAX);
+	if (!media_type_is_json(
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE)))
+		return request_error_set(e, -EINVAL, 415, "unsupported_media_type",
+					 "Content-Type must be application/json");
+	if ((r = request_parse_flags(cn->body, cn->len, parse_flags, &req, e)) < 0)
+		return r;
+	if ((r = request_parse_authorization(
+		     MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+		     &sig, &siglen, e)) < 0 ||
+	    (r = request_authenticate(req, cn->body, cn->len, sig, siglen, p, &user_key, e)) < 0 ||
+	    (r = request_check_time(req, now, a->o.clock_window_sec, e)) < 0 ||
+	    (r = request_claim_nonce(req, a->o.ledger, now, a->o.clock_window_sec, e)) < 0) {
+		note_ledger_error(a, r);
+		/* The names may be logged once the body parsed (they were validated). */
+		*ret_req = TAKE_PTR(req);
+		return r;
+	}
+	if ((r = key_fingerprint(user_key, ret_key_fp)) < 0) {
+		*ret_req = TAKE_PTR(req);
+		return request_error_set(e, r, 500, "internal",
+					 "fingerprinting the signing key: %s", jit_strerror(r));
+	}
+	*ret_req = TAKE_PTR(req);
+	return 0;
+}
+
 /* POST /v1/requests, once the whole body is in. */
 static enum MHD_Result post_request(struct api *a, struct MHD_Connection *c, const char *url,
 				    struct conn *cn)
 {
+	_cleanup_(policy_unrefp) struct policy *pol = api_policy_get(a);
 	_cleanup_(request_freep) struct request *req = NULL;
-	_cleanup_(key_freep) struct key *user_key = NULL;
 	_cleanup_(json_decrefp) json_t *body = NULL;
-	_cleanup_free_ uint8_t *sig = NULL;
 	_cleanup_free_ char *user_fp = NULL;
 	struct request_error e = {0};
 	struct logline l = {0};
 	char addr[INET6_ADDRSTRLEN];
-	uint64_t now = now_sec(), seq = 0;
-	size_t siglen;
+	uint64_t seq = 0;
 	unsigned status;
 	int r;
 
-	if (cn->too_large) {
-		request_error_set(&e, JIT_E_TOO_LARGE, 413, "body_too_large",
-				  "request body is larger than %u bytes", REQUEST_BODY_MAX);
-		return send_error(a, c, "POST", url, cn, &e, NULL, NULL);
-	}
-	if (!media_type_is_json(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-							    MHD_HTTP_HEADER_CONTENT_TYPE))) {
-		request_error_set(&e, -EINVAL, 415, "unsupported_media_type",
-				  "Content-Type must be application/json");
-		return send_error(a, c, "POST", url, cn, &e, NULL, NULL);
-	}
-	if (request_parse(cn->body, cn->len, &req, &e) < 0)
-		return send_error(a, c, "POST", url, cn, &e, NULL, NULL);
-	if (request_parse_authorization(
-		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
-		    &sig, &siglen, &e) < 0 ||
-	    request_authenticate(req, cn->body, cn->len, sig, siglen, a->o.policy, &user_key, &e) <
-		    0 ||
-	    request_check_time(req, now, a->o.clock_window_sec, &e) < 0 ||
-	    request_claim_nonce(req, a->o.ledger, now, a->o.clock_window_sec, &e) < 0)
+	if (authenticate(a, c, cn, pol, 0, &req, &user_fp, &e) < 0)
 		return send_error(a, c, "POST", url, cn, &e, req, NULL);
-	if ((r = key_fingerprint(user_key, &user_fp)) < 0) {
-		request_error_set(&e, r, 500, "internal", "fingerprinting the signing key: %s",
-				  jit_strerror(r));
-		return send_error(a, c, "POST", url, cn, &e, req, NULL);
-	}
 
 	client_address(c, addr, sizeof(addr));
 	struct issue_ctx ictx = {
-		.policy = a->o.policy,
+		.policy = pol,
 		.ledger = a->o.ledger,
 		.ca = &a->ca,
 		.ca_fingerprint = a->ca_fingerprint,
@@ -250,11 +320,12 @@ static enum MHD_Result post_request(struct api *a, struct MHD_Connection *c, con
 		.request_id = cn->request_id,
 		.user_key_fp = user_fp,
 		.client_addr = addr[0] ? addr : NULL,
-		.now = now,
+		.now = now_sec(),
 	};
-	if (issue_request(&ictx, &in, &seq, &body, &e) < 0)
+	if ((r = issue_request(&ictx, &in, &seq, &body, &e)) < 0) {
+		note_ledger_error(a, r);
 		return send_error(a, c, "POST", url, cn, &e, req, NULL);
-	note_seq(a, seq);
+	}
 	status = issue_answer_status(body);
 	l.result = status == 201 ? "issued" : "denied";
 	l.req = req;
@@ -262,6 +333,50 @@ static enum MHD_Result post_request(struct api *a, struct MHD_Connection *c, con
 	cn->answered = true;
 	log_request(a, c, "POST", url, status, cn, &l);
 	return send_json(c, status, body, NULL);
+}
+
+/* POST /v1/explain: authenticated like a request; the decision and the open logins. */
+static enum MHD_Result post_explain(struct api *a, struct MHD_Connection *c, const char *url,
+				    struct conn *cn)
+{
+	_cleanup_(policy_unrefp) struct policy *pol = api_policy_get(a);
+	_cleanup_(request_freep) struct request *req = NULL;
+	_cleanup_(policy_decision_freep) struct policy_decision *d = NULL;
+	_cleanup_free_ struct policy_open_login *open = NULL;
+	_cleanup_(json_decrefp) json_t *decision = NULL;
+	_cleanup_(json_decrefp) json_t *open_json = NULL;
+	_cleanup_(json_decrefp) json_t *body = NULL;
+	_cleanup_free_ char *user_fp = NULL;
+	struct request_error e = {0};
+	struct logline l = {.result = "explained"};
+	char addr[INET6_ADDRSTRLEN];
+	size_t n = 0;
+	int r;
+
+	if (authenticate(a, c, cn, pol, REQUEST_PARSE_KEY_OPTIONAL, &req, &user_fp, &e) < 0)
+		return send_error(a, c, "POST", url, cn, &e, req, NULL);
+	client_address(c, addr, sizeof(addr));
+	struct policy_request pr = {
+		.user = req->user,
+		.host = req->host,
+		.login = req->login,
+		.ttl_sec = req->ttl_sec,
+		.reason = req->reason,
+		.client_addr = addr[0] ? addr : NULL,
+		.now = now_sec(),
+	};
+	if ((r = issue_explain(pol, &pr, a->o.max_ttl_sec, &d, &open, &n)) < 0 ||
+	    (r = policy_explain_json(&pr, d, &decision)) < 0 ||
+	    (r = policy_open_logins_json(open, n, &open_json)) < 0 ||
+	    !(body = json_pack("{s:O, s:O}", "decision", decision, "open", open_json))) {
+		request_error_set(&e, r < 0 ? r : -ENOMEM, 500, "internal",
+				  "explaining the decision: %s", jit_strerror(r < 0 ? r : -ENOMEM));
+		return send_error(a, c, "POST", url, cn, &e, req, NULL);
+	}
+	l.req = req;
+	cn->answered = true;
+	log_request(a, c, "POST", url, 200, cn, &l);
+	return send_json(c, 200, body, NULL);
 }
 
 static enum MHD_Result get_request(struct api *a, struct MHD_Connection *c, const char *url,
@@ -308,6 +423,35 @@ static enum MHD_Result send_ok(struct api *a, struct MHD_Connection *c, const ch
 	return send_json(c, 200, body, NULL);
 }
 
+static enum MHD_Result get_healthz(struct api *a, struct MHD_Connection *c, const char *url,
+				   struct conn *cn)
+{
+	_cleanup_(json_decrefp) json_t *body = NULL;
+	struct request_error e = {0};
+	uint64_t records = 0;
+	int r;
+
+	if ((r = ledger_count(a->o.ledger, &records)) < 0) {
+		request_error_set(&e, r, 503, "ledger_unavailable", "the ledger cannot be read: %s",
+				  jit_strerror(r));
+		return send_error(a, c, "GET", url, cn, &e, NULL, NULL);
+	}
+	pthread_mutex_lock(&a->lock);
+	/* clang-format off */
+	body = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s?, s:I, s:b}",
+			 "status", "ok",
+			 "policy_version", policy_version(a->policy),
+			 "policy_loaded_at", (json_int_t)a->policy_loaded_at,
+			 "policy_generation", (json_int_t)a->policy_generation,
+			 "policy_reload_attempts", (json_int_t)a->policy_reload_attempts,
+			 "policy_reload_error", a->policy_reload_error,
+			 "ledger_records", (json_int_t)records,
+			 "ledger_chain_ok", (int)atomic_load(&a->chain_ok));
+	/* clang-format on */
+	pthread_mutex_unlock(&a->lock);
+	return send_ok(a, c, url, cn, body);
+}
+
 static enum MHD_Result route(struct api *a, struct MHD_Connection *c, const char *url,
 			     const char *method, struct conn *cn)
 {
@@ -324,6 +468,10 @@ static enum MHD_Result route(struct api *a, struct MHD_Connection *c, const char
 		if (get)
 			return get_request(a, c, url, cn);
 		allow = "GET";
+	} else if (!strcmp(url, "/v1/explain")) {
+		if (post)
+			return post_explain(a, c, url, cn);
+		allow = "POST";
 	} else if (!strcmp(url, "/v1/ca")) {
 		if (get) {
 			body = json_pack("{s:[s], s:s}", "keys", a->ca_line, "principal_format",
@@ -332,13 +480,8 @@ static enum MHD_Result route(struct api *a, struct MHD_Connection *c, const char
 		}
 		allow = "GET";
 	} else if (!strcmp(url, "/healthz")) {
-		if (get) {
-			body = json_pack("{s:s, s:s, s:I, s:I}", "status", "ok", "policy_version",
-					 policy_version(a->o.policy), "policy_loaded_at",
-					 (json_int_t)a->o.policy_loaded_at, "ledger_records",
-					 (json_int_t)atomic_load(&a->records));
-			return send_ok(a, c, url, cn, body);
-		}
+		if (get)
+			return get_healthz(a, c, url, cn);
 		allow = "GET";
 	}
 	if (allow) {
@@ -454,6 +597,8 @@ static struct api *api_free(struct api *a)
 		return NULL;
 	free(a->ca_line);
 	free(a->ca_fingerprint);
+	policy_unref(a->policy);
+	free(a->policy_reload_error);
 	pthread_mutex_destroy(&a->lock);
 	pthread_cond_destroy(&a->idle);
 	free(a);
@@ -499,7 +644,10 @@ int api_start(const struct api_options *o, struct api **ret)
 	pthread_cond_init(&a->idle, NULL);
 	a->o = *o;
 	a->ca = key_signer(o->ca_key);
-	atomic_store(&a->records, o->ledger_records);
+	a->policy = policy_ref(o->policy);
+	a->policy_loaded_at = o->policy_loaded_at;
+	a->policy_generation = 1;
+	atomic_store(&a->chain_ok, o->ledger_chain_ok);
 	if ((r = key_to_line(o->ca_key, NULL, &a->ca_line)) < 0 ||
 	    (r = key_fingerprint(o->ca_key, &a->ca_fingerprint)) < 0)
 		return r;

@@ -5,13 +5,18 @@
  *   POST /v1/requests        request a certificate (request.h, issue.h)
  *   GET  /v1/requests/{id}   the answer given to a request, from the ledger
  *   GET  /v1/ca              {"keys":[CA public-key line],"principal_format":"jit:{host}:{login}"}
- *   GET  /healthz            {"status":"ok","policy_version","policy_loaded_at","ledger_records"}
+ *   POST /v1/explain         what policy would decide for a signed request, and the logins
+ *                            open to the requester on that host (nothing issued or recorded)
+ *   GET  /healthz            {"status":"ok","policy_version","policy_loaded_at",
+ *                            "policy_generation","policy_reload_attempts",
+ *                            "policy_reload_error","ledger_records","ledger_chain_ok"}
  *
  * HTTPS (GnuTLS inside libmicrohttpd, TLS 1.2 and 1.3) unless plain HTTP is asked for, which
  * is allowed on a loopback address only. Errors are {"error":"<code>","message":"..."}.
  * Threads: one internal polling thread per pool worker (API_THREADS_DEFAULT); requests are
  * handled in those threads, and everything they share (policy, ledger, CA key) is safe for
- * concurrent use.
+ * concurrent use. The policy can be replaced while serving (api_policy_set()): each request
+ * takes a reference to the current policy when it starts and finishes under it.
  *
  * One line per request is logged to @log: time, request_id, method, path, status, result,
  * user/host/login once the body parsed, serial when one was issued. Never keys, signatures,
@@ -45,8 +50,10 @@ struct api;
  * @port:             TCP port, 0 = ephemeral (see api_port())
  * @plain_http:       serve HTTP without TLS (refused unless @listen is loopback)
  * @tls_cert_pem, @tls_key_pem: PEM text of the TLS certificate and key (unless @plain_http)
- * @policy:           the loaded policy; @policy_loaded_at: when, seconds since the epoch
- * @ledger:           the open ledger; @ledger_records: records in it at start
+ * @policy:           the loaded policy (the server takes its own reference);
+ *                    @policy_loaded_at: when, seconds since the epoch
+ * @ledger:           the open ledger
+ * @ledger_chain_ok:  whether the start-up chain check passed (GET /healthz)
  * @ca_key:           the CA private key (signs through key_signer())
  * @skew_sec, @max_ttl_sec, @clock_window_sec: as in config.h
  * @threads:          worker threads, 0 = API_THREADS_DEFAULT
@@ -58,10 +65,10 @@ struct api_options {
 	bool plain_http;
 	const char *tls_cert_pem;
 	const char *tls_key_pem;
-	const struct policy *policy;
+	struct policy *policy;
 	uint64_t policy_loaded_at;
 	struct ledger *ledger;
-	uint64_t ledger_records;
+	bool ledger_chain_ok;
 	const struct key *ca_key;
 	uint64_t skew_sec;
 	uint64_t max_ttl_sec;
@@ -81,6 +88,30 @@ int api_start(const struct api_options *o, struct api **ret);
 
 /** api_port() - The port actually listened on (useful with port 0). */
 uint16_t api_port(const struct api *a);
+
+/**
+ * api_policy_get() - The policy requests start under now
+ * Return: a new reference (policy_unref()).
+ */
+struct policy *api_policy_get(struct api *a);
+
+/**
+ * api_policy_set() - Swap in @p for requests that start from now on; requests in progress
+ * finish under the policy they started with
+ * @p:   the new policy (the server takes its own reference; the old one is dropped)
+ * @now: seconds since the epoch: the new "policy_loaded_at"
+ *
+ * Counts a successful reload: "policy_generation" and "policy_reload_attempts" go up by one
+ * and "policy_reload_error" is cleared. Thread-safe.
+ */
+void api_policy_set(struct api *a, struct policy *p, uint64_t now);
+
+/**
+ * api_policy_failed() - Count a failed reload and keep its messages for GET /healthz
+ * @error: the messages (copied), e.g. "FILE:LINE:COL: ..." lines; the policy stays as it was
+ * Errors: -ENOMEM (the attempt is counted, the message kept as "out of memory").
+ */
+int api_policy_failed(struct api *a, const char *error);
 
 /**
  * api_stop() - Stop accepting connections, let requests in progress finish (up to

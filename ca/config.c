@@ -14,13 +14,28 @@
 #include "util.h"
 
 static const char *const config_keys[] = {
-	"listen",	    "port",	 "plain_http",	    "tls_cert", "tls_key",
-	"ca_key",	    "policy",	 "ledger",	    "skew_sec", "max_ttl_sec",
-	"clock_window_sec", "signer_id", "ledger_map_size", NULL,
+	"listen",
+	"port",
+	"plain_http",
+	"tls_cert",
+	"tls_key",
+	"ca_key",
+	"policy",
+	"ledger",
+	"skew_sec",
+	"max_ttl_sec",
+	"clock_window_sec",
+	"signer_id",
+	"ledger_map_size",
+	"ledger_map_size_max",
+	"checkpoint_records",
+	"checkpoint_sec",
+	"pid_file",
+	NULL,
 };
 
 static const char *const path_keys[] = {
-	"tls_cert", "tls_key", "ca_key", "policy", "ledger", NULL,
+	"tls_cert", "tls_key", "ca_key", "policy", "ledger", "pid_file", NULL,
 };
 
 const char *config_default_path(void)
@@ -41,6 +56,7 @@ struct config *config_free(struct config *c)
 	free(c->ca_key);
 	free(c->policy);
 	free(c->ledger);
+	free(c->pid_file);
 	free(c);
 	return NULL;
 }
@@ -140,7 +156,10 @@ int config_load(const char *path, struct config **ret, char **ret_error)
 	c->skew_sec = CONFIG_SKEW_DEFAULT_SEC;
 	c->max_ttl_sec = CONFIG_MAX_TTL_DEFAULT_SEC;
 	c->clock_window_sec = CONFIG_CLOCK_WINDOW_DEFAULT_SEC;
-	c->ledger_map_size = 1ull << 30;
+	c->ledger_map_size = CONFIG_LEDGER_MAP_SIZE_DEFAULT;
+	c->ledger_map_size_max = CONFIG_LEDGER_MAP_SIZE_MAX_DEFAULT;
+	c->checkpoint_records = CONFIG_CHECKPOINT_RECORDS_DEFAULT;
+	c->checkpoint_sec = CONFIG_CHECKPOINT_SEC_DEFAULT;
 
 	if ((r = conf_get_u64(cf, "port", 0, 65535, &port, &err)) < 0 ||
 	    (r = conf_get_bool(cf, "plain_http", &plain, &err)) < 0 ||
@@ -151,7 +170,13 @@ int config_load(const char *path, struct config **ret, char **ret_error)
 			      &c->clock_window_sec, &err)) < 0 ||
 	    (r = conf_get_u64(cf, "signer_id", 0, LEDGER_SIGNER_ID_MAX, &signer, &err)) < 0 ||
 	    (r = conf_get_u64(cf, "ledger_map_size", CONFIG_LEDGER_MAP_SIZE_MIN,
-			      CONFIG_LEDGER_MAP_SIZE_MAX, &c->ledger_map_size, &err)) < 0) {
+			      CONFIG_LEDGER_MAP_SIZE_MAX, &c->ledger_map_size, &err)) < 0 ||
+	    (r = conf_get_u64(cf, "ledger_map_size_max", CONFIG_LEDGER_MAP_SIZE_MIN,
+			      CONFIG_LEDGER_MAP_SIZE_MAX, &c->ledger_map_size_max, &err)) < 0 ||
+	    (r = conf_get_u64(cf, "checkpoint_records", 1, CONFIG_CHECKPOINT_MAX,
+			      &c->checkpoint_records, &err)) < 0 ||
+	    (r = conf_get_u64(cf, "checkpoint_sec", 1, CONFIG_CHECKPOINT_MAX, &c->checkpoint_sec,
+			      &err)) < 0) {
 		if (err)
 			set_error(ret_error, "%s", err);
 		else
@@ -172,7 +197,8 @@ int config_load(const char *path, struct config **ret, char **ret_error)
 	    (r = resolve_path(dir, conf_get(cf, "tls_key"), "tls_key.pem", &c->tls_key)) < 0 ||
 	    (r = resolve_path(dir, conf_get(cf, "ca_key"), "ca_key", &c->ca_key)) < 0 ||
 	    (r = resolve_path(dir, conf_get(cf, "policy"), "policy.yaml", &c->policy)) < 0 ||
-	    (r = resolve_path(dir, conf_get(cf, "ledger"), "ledger", &c->ledger)) < 0)
+	    (r = resolve_path(dir, conf_get(cf, "ledger"), "ledger", &c->ledger)) < 0 ||
+	    (r = resolve_path(dir, conf_get(cf, "pid_file"), "serve.pid", &c->pid_file)) < 0)
 		return r;
 
 	if ((r = config_check_listen(c, ret_error)) < 0)

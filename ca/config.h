@@ -16,7 +16,11 @@
  *   max_ttl_sec       3600                    global cap on certificate lifetimes
  *   clock_window_sec  120                     accepted |now - request timestamp|
  *   signer_id         0                       high bits of every serial (0..32767)
- *   ledger_map_size   1073741824              LMDB map size, bytes
+ *   ledger_map_size   1073741824              initial LMDB map size, bytes
+ *   ledger_map_size_max 68719476736           largest map size the ledger grows to, bytes
+ *   checkpoint_records 1000                   sign the chain head every N records (CA key)
+ *   checkpoint_sec    3600                    ... or once records are this much newer
+ *   pid_file          serve.pid               `serve` writes its PID here (`reload` reads it)
  */
 #pragma once
 
@@ -32,6 +36,11 @@
 #define CONFIG_CLOCK_WINDOW_MAX_SEC 3600
 #define CONFIG_LEDGER_MAP_SIZE_MIN (1ull << 20)
 #define CONFIG_LEDGER_MAP_SIZE_MAX (1ull << 40)
+#define CONFIG_LEDGER_MAP_SIZE_DEFAULT (1ull << 30)
+#define CONFIG_LEDGER_MAP_SIZE_MAX_DEFAULT (64ull << 30)
+#define CONFIG_CHECKPOINT_RECORDS_DEFAULT 1000u
+#define CONFIG_CHECKPOINT_SEC_DEFAULT 3600u
+#define CONFIG_CHECKPOINT_MAX (1ull << 32)
 
 /**
  * struct config - a loaded configuration; every string is owned, paths are absolute or
@@ -52,6 +61,10 @@ struct config {
 	uint64_t clock_window_sec;
 	uint16_t signer_id;
 	uint64_t ledger_map_size;
+	uint64_t ledger_map_size_max;
+	uint64_t checkpoint_records;
+	uint64_t checkpoint_sec;
+	char *pid_file;
 };
 
 /**

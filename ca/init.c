@@ -114,8 +114,8 @@ int init_example_policy(const char *user, const char *user_key, char **ret)
 static int config_text(uint16_t port, char **ret)
 {
 	if (asprintf(ret,
-		     "# jit-ssh-ca configuration (see docs/api.md). Relative paths are relative\n"
-		     "# to the directory of this file.\n"
+		     "# jit-ssh-ca configuration (see docs/operating-ca.md). Relative paths are\n"
+		     "# relative to the directory of this file.\n"
 		     "listen: 127.0.0.1\n"
 		     "port: %u\n"
 		     "plain_http: false\n"
@@ -128,10 +128,16 @@ static int config_text(uint16_t port, char **ret)
 		     "max_ttl_sec: %u\n"
 		     "clock_window_sec: %u\n"
 		     "signer_id: 0\n"
-		     "ledger_map_size: %llu\n",
+		     "ledger_map_size: %llu\n"
+		     "ledger_map_size_max: %llu\n"
+		     "checkpoint_records: %u\n"
+		     "checkpoint_sec: %u\n"
+		     "pid_file: serve.pid\n",
 		     (unsigned)port, CONFIG_SKEW_DEFAULT_SEC, CONFIG_MAX_TTL_DEFAULT_SEC,
 		     CONFIG_CLOCK_WINDOW_DEFAULT_SEC,
-		     (unsigned long long)LEDGER_MAP_SIZE_DEFAULT) < 0)
+		     (unsigned long long)CONFIG_LEDGER_MAP_SIZE_DEFAULT,
+		     (unsigned long long)CONFIG_LEDGER_MAP_SIZE_MAX_DEFAULT,
+		     CONFIG_CHECKPOINT_RECORDS_DEFAULT, CONFIG_CHECKPOINT_SEC_DEFAULT) < 0)
 		return -ENOMEM;
 	return 0;
 }

@@ -12,63 +12,91 @@
 	request_error_set(e, r, 500, "internal", "%s: %s", what, jit_strerror(r))
 
 /* The fields every record of this request carries. */
-static json_t *base_record(const struct issue_ctx *ctx, const struct issue_input *in,
-			   const struct policy_decision *d, const char *event,
-			   const char *subject_fp)
+static json_t *base_record(const struct issue_input *in, const struct policy_decision *d,
+			   const char *event)
 {
 	const struct request *q = in->req;
 
 	/* clang-format off */
-	return json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s?, s:s, s:s, s:I, s:s?, s:s?, s:s?, "
-			 "s:s}",
+	return json_pack("{s:s, s:I, s:s, s:s, s:s, s:s}",
 			 "event", event,
 			 "time", (json_int_t)in->now,
 			 "request_id", in->request_id,
 			 "user", q->user,
 			 "host", d->host ? d->host : q->host,
-			 "login", q->login,
-			 "client_addr", in->client_addr,
-			 "user_key", in->user_key_fp,
-			 "subject_key", subject_fp,
-			 "ttl_requested", (json_int_t)q->ttl_sec,
-			 "reason", q->reason,
-			 "decision", d->reason,
-			 "rule", d->rule,
-			 "policy_version", d->policy_version ? d->policy_version
-							     : policy_version(ctx->policy));
+			 "login", q->login);
 	/* clang-format on */
 }
 
-static int deny(const struct issue_ctx *ctx, const struct issue_input *in,
-		const struct policy_decision *d, const char *subject_fp, const char *why,
-		uint64_t *ret_seq, json_t **ret_body, struct request_error *e)
+static const char *decision_version(const struct issue_ctx *ctx, const struct policy_decision *d)
 {
-	uint64_t seq;
-	_cleanup_(json_decrefp) json_t *rec = NULL;
-	_cleanup_(json_decrefp) json_t *body = NULL;
+	return d->policy_version ? d->policy_version : policy_version(ctx->policy);
+}
+
+static int append(const struct issue_ctx *ctx, json_t *rec, uint64_t *ret_seq,
+		  struct request_error *e)
+{
 	int r;
 
-	rec = base_record(ctx, in, d, "denied", subject_fp);
 	if (!rec)
 		return INTERNAL(e, -ENOMEM, "building the ledger record");
-	if (why && json_object_set_new(rec, "decision", json_string(why)) < 0)
-		return INTERNAL(e, -ENOMEM, "building the ledger record");
-	/* clang-format off */
-	body = json_pack("{s:s, s:s, s:O?, s:O?}",
-			 "request_id", in->request_id,
-			 "state", "denied",
-			 "reason", json_object_get(rec, "decision"),
-			 "rule", json_object_get(rec, "rule"));
-	/* clang-format on */
-	if (!body)
-		return INTERNAL(e, -ENOMEM, "building the answer");
-	if ((r = ledger_append(ctx->ledger, rec, &seq)) < 0)
+	if ((r = ledger_append(ctx->ledger, rec, ret_seq)) < 0)
 		return request_error_set(e, r, 503, "ledger_unavailable",
-					 "the ledger cannot record the decision: %s",
+					 "the ledger cannot record the request: %s",
 					 jit_strerror(r));
-	*ret_seq = seq;
-	*ret_body = TAKE_PTR(body);
 	return 0;
+}
+
+/* "received" then "decided", each durable before the next. */
+static int record_decision(const struct issue_ctx *ctx, const struct issue_input *in,
+			   const struct policy_decision *d, uint64_t *ret_seq,
+			   struct request_error *e)
+{
+	const struct request *q = in->req;
+	_cleanup_(json_decrefp) json_t *received = NULL;
+	_cleanup_(json_decrefp) json_t *decided = NULL;
+	int r;
+
+	received = base_record(in, d, ISSUE_EVENT_RECEIVED);
+	/* clang-format off */
+	if (received &&
+	    json_object_update_new(received, json_pack("{s:s, s:I, s:s?, s:s?, s:s}",
+			 "requesting_key", in->user_key_fp,
+			 "ttl_seconds", (json_int_t)q->ttl_sec,
+			 "reason", q->reason,
+			 "client_address", in->client_addr,
+			 "nonce", q->nonce)) < 0)
+		return INTERNAL(e, -ENOMEM, "building the ledger record");
+	decided = base_record(in, d, ISSUE_EVENT_DECIDED);
+	if (decided &&
+	    json_object_update_new(decided, json_pack("{s:s, s:s, s:s?, s:s}",
+			 "decision", policy_verdict_name(d->verdict),
+			 "reason", d->reason ? d->reason : "",
+			 "rule", d->rule,
+			 "policy_version", decision_version(ctx, d))) < 0)
+		return INTERNAL(e, -ENOMEM, "building the ledger record");
+	/* clang-format on */
+	if ((r = append(ctx, received, ret_seq, e)) < 0 ||
+	    (r = append(ctx, decided, ret_seq, e)) < 0)
+		return r;
+	return 0;
+}
+
+int issue_approval_text(const char *rule, char **ret)
+{
+	char *s;
+
+	if (asprintf(&s, "rule '%s' requires approval, and this CA does not take approvals yet",
+		     rule ? rule : "?") < 0)
+		return -ENOMEM;
+	*ret = s;
+	return 0;
+}
+
+static json_t *denial_body(const char *request_id, const char *reason, const char *rule)
+{
+	return json_pack("{s:s, s:s, s:s, s:s?}", "request_id", request_id, "state", "denied",
+			 "reason", reason, "rule", rule);
 }
 
 struct sign_ctx {
@@ -133,6 +161,44 @@ static int build_cert(const struct issue_ctx *ctx, const struct issue_input *in,
 	return 0;
 }
 
+/* Certificate options as a JSON object name -> value ("" for none). */
+static json_t *options_object(const struct cert_option *o, size_t n)
+{
+	_cleanup_(json_decrefp) json_t *obj = json_object();
+
+	for (size_t i = 0; obj && i < n; i++)
+		if (json_object_set_new(obj, o[i].name, json_string(o[i].value ? o[i].value : "")) <
+		    0)
+			return NULL;
+	return TAKE_PTR(obj);
+}
+
+/* The "issued" record without serial and certificate (sign_with_serial() adds them). */
+static json_t *issued_record(const struct issue_ctx *ctx, const struct issue_input *in,
+			     const struct policy_decision *d, const struct cert *c,
+			     const char *key_id, const char *subject_fp, json_t *principals)
+{
+	_cleanup_(json_decrefp) json_t *rec = base_record(in, d, ISSUE_EVENT_ISSUED);
+
+	/* clang-format off */
+	if (!rec ||
+	    json_object_update_new(rec, json_pack("{s:s, s:O, s:I, s:I, s:s, s:s, s:o, s:o, "
+						  "s:s?, s:s}",
+			 "key_id", key_id,
+			 "principals", principals,
+			 "valid_after", (json_int_t)c->valid_after,
+			 "valid_before", (json_int_t)c->valid_before,
+			 "certified_key", subject_fp,
+			 "ca_key", ctx->ca_fingerprint,
+			 "extensions", options_object(d->extensions, d->n_extensions),
+			 "critical_options", options_object(d->critical, d->n_critical),
+			 "rule", d->rule,
+			 "policy_version", decision_version(ctx, d))) < 0)
+		return NULL;
+	/* clang-format on */
+	return TAKE_PTR(rec);
+}
+
 static uint64_t min_u64(uint64_t a, uint64_t b)
 {
 	return a < b ? a : b;
@@ -160,19 +226,28 @@ int issue_request(const struct issue_ctx *ctx, const struct issue_input *in, uin
 		.client_addr = in->client_addr,
 		.now = in->now,
 	};
-	uint64_t lifetime, serial, seq;
+	uint64_t lifetime, serial, seq = 0;
 	int r;
 
+	if (!q->public_key)
+		return request_error_set(ret_error, -EINVAL, 400, "missing_field",
+					 "field 'public_key' is required");
 	if ((r = key_fingerprint(q->public_key, &subject_fp)) < 0)
 		return INTERNAL(ret_error, r, "fingerprinting the public key");
 	if ((r = policy_eval(ctx->policy, &pr, &d)) < 0)
 		return INTERNAL(ret_error, r, "evaluating the policy");
-	if (d->verdict == POLICY_NEEDS_APPROVAL &&
-	    asprintf(&why, "rule '%s' requires approval, and this CA does not take approvals",
-		     d->rule ? d->rule : "?") < 0)
-		return INTERNAL(ret_error, -ENOMEM, "building the answer");
-	if (d->verdict != POLICY_ALLOW)
-		return deny(ctx, in, d, subject_fp, why, ret_seq, ret_body, ret_error);
+	if ((r = record_decision(ctx, in, d, &seq, ret_error)) < 0)
+		return r;
+	if (d->verdict != POLICY_ALLOW) {
+		if (d->verdict == POLICY_NEEDS_APPROVAL && issue_approval_text(d->rule, &why) < 0)
+			return INTERNAL(ret_error, -ENOMEM, "building the answer");
+		body = denial_body(in->request_id, why ? why : d->reason ? d->reason : "", d->rule);
+		if (!body)
+			return INTERNAL(ret_error, -ENOMEM, "building the answer");
+		*ret_seq = seq;
+		*ret_body = TAKE_PTR(body);
+		return 0;
+	}
 	if (d->n_principals == 0 || d->ttl_sec == 0 || !d->host)
 		return request_error_set(
 			ret_error, JIT_E_CERT, 500, "internal",
@@ -188,13 +263,8 @@ int issue_request(const struct issue_ctx *ctx, const struct issue_input *in, uin
 	for (size_t i = 0; principals && i < d->n_principals; i++)
 		if (json_array_append_new(principals, json_string(d->principals[i])) < 0)
 			return INTERNAL(ret_error, -ENOMEM, "building the answer");
-	rec = base_record(ctx, in, d, "issued", subject_fp);
-	if (!principals || !rec || json_object_set(rec, "principals", principals) < 0 ||
-	    json_object_set_new(rec, "valid_after", json_integer((json_int_t)c->valid_after)) < 0 ||
-	    json_object_set_new(rec, "valid_before", json_integer((json_int_t)c->valid_before)) <
-		    0 ||
-	    json_object_set_new(rec, "key_id", json_string(key_id)) < 0 ||
-	    json_object_set_new(rec, "ca_key", json_string(ctx->ca_fingerprint)) < 0)
+	rec = principals ? issued_record(ctx, in, d, c, key_id, subject_fp, principals) : NULL;
+	if (!rec)
 		return INTERNAL(ret_error, -ENOMEM, "building the ledger record");
 
 	s.cert = c;
@@ -230,40 +300,101 @@ int issue_request(const struct issue_ctx *ctx, const struct issue_input *in, uin
 	return 0;
 }
 
+static uint64_t cap(uint64_t v, uint64_t max)
+{
+	return max && v > max ? max : v;
+}
+
+int issue_explain(const struct policy *p, const struct policy_request *pr, uint64_t max_ttl_sec,
+		  struct policy_decision **ret_d, struct policy_open_login **ret_open,
+		  size_t *ret_n)
+{
+	_cleanup_(policy_decision_freep) struct policy_decision *d = NULL;
+	_cleanup_free_ struct policy_open_login *v = NULL;
+	size_t n = 0, kept = 0;
+	int r;
+
+	if ((r = policy_eval(p, pr, &d)) < 0)
+		return r;
+	if (d->verdict != POLICY_DENY)
+		d->ttl_sec = cap(cap(d->ttl_sec, max_ttl_sec), pr->ttl_sec);
+	r = policy_open_logins(p, pr->user, pr->host, pr->client_addr, pr->now, &v, &n);
+	if (r == JIT_E_NAME)
+		n = 0;
+	else if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].verdict == POLICY_DENY)
+			continue;
+		v[kept] = v[i];
+		v[kept].default_ttl_sec = cap(v[kept].default_ttl_sec, max_ttl_sec);
+		v[kept].max_ttl_sec = cap(v[kept].max_ttl_sec, max_ttl_sec);
+		kept++;
+	}
+	*ret_d = TAKE_PTR(d);
+	*ret_open = TAKE_PTR(v);
+	*ret_n = kept;
+	return 0;
+}
+
+static bool event_is(const json_t *rec, const char *name)
+{
+	const char *ev = json_string_value(json_object_get(rec, "event"));
+
+	return ev && !strcmp(ev, name);
+}
+
 int issue_answer_from_events(const json_t *events, json_t **ret)
 {
-	const json_t *rec = NULL, *v;
-	const char *ev;
+	const json_t *issued = NULL, *decided = NULL, *v;
+	_cleanup_free_ char *why = NULL;
+	const char *decision, *reason, *rule;
 	size_t i;
 	json_t *a;
 
 	json_array_foreach(events, i, v)
 	{
-		ev = json_string_value(json_object_get(v, "event"));
-		if (ev && (!strcmp(ev, "issued") || !strcmp(ev, "denied")))
-			rec = v;
+		if (event_is(v, ISSUE_EVENT_ISSUED))
+			issued = v;
+		else if (event_is(v, ISSUE_EVENT_DECIDED) || event_is(v, "denied"))
+			decided = v;
 	}
-	if (!rec)
-		return JIT_E_NOT_FOUND;
-	ev = json_string_value(json_object_get(rec, "event"));
-	/* clang-format off */
-	if (!strcmp(ev, "denied"))
-		a = json_pack("{s:O, s:s, s:O?, s:O?}",
-			      "request_id", json_object_get(rec, "request_id"),
-			      "state", "denied",
-			      "reason", json_object_get(rec, "decision"),
-			      "rule", json_object_get(rec, "rule"));
-	else
+	if (issued) {
+		/* clang-format off */
 		a = json_pack("{s:O, s:s, s:O, s:O, s:O, s:O, s:O, s:O}",
-			      "request_id", json_object_get(rec, "request_id"),
+			      "request_id", json_object_get(issued, "request_id"),
 			      "state", "issued",
-			      "certificate", json_object_get(rec, "certificate"),
-			      "serial", json_object_get(rec, "serial"),
-			      "principals", json_object_get(rec, "principals"),
-			      "valid_after", json_object_get(rec, "valid_after"),
-			      "valid_before", json_object_get(rec, "valid_before"),
-			      "key_id", json_object_get(rec, "key_id"));
-	/* clang-format on */
+			      "certificate", json_object_get(issued, "certificate"),
+			      "serial", json_object_get(issued, "serial"),
+			      "principals", json_object_get(issued, "principals"),
+			      "valid_after", json_object_get(issued, "valid_after"),
+			      "valid_before", json_object_get(issued, "valid_before"),
+			      "key_id", json_object_get(issued, "key_id"));
+		/* clang-format on */
+		if (!a)
+			return -ENOMEM;
+		*ret = a;
+		return 0;
+	}
+	if (!decided || !json_is_string(json_object_get(decided, "request_id")))
+		return JIT_E_NOT_FOUND;
+	rule = json_string_value(json_object_get(decided, "rule"));
+	if (event_is(decided, "denied")) {
+		/* Ledgers of the first version: one "denied" record, its reason in "decision". */
+		reason = json_string_value(json_object_get(decided, "decision"));
+	} else {
+		decision = json_string_value(json_object_get(decided, "decision"));
+		reason = json_string_value(json_object_get(decided, "reason"));
+		if (!decision || !strcmp(decision, "allowed"))
+			return JIT_E_NOT_FOUND;
+		if (!strcmp(decision, "needs_approval")) {
+			if (issue_approval_text(rule, &why) < 0)
+				return -ENOMEM;
+			reason = why;
+		}
+	}
+	a = denial_body(json_string_value(json_object_get(decided, "request_id")),
+			reason ? reason : "", rule);
 	if (!a)
 		return -ENOMEM;
 	*ret = a;

@@ -1,27 +1,29 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * issue.h - decide an authenticated request and, when policy allows, issue its certificate.
+ * issue.h - decide an authenticated request, record its story in the ledger and, when
+ * policy allows, issue its certificate.
  *
- * Order (docs/design/ca.md): policy_eval() -> build the certificate (principals, key ID,
+ * Order (docs/design/ca.md): policy_eval() -> ledger_append("received") ->
+ * ledger_append("decided") -> when allowed: build the certificate (principals, key ID,
  * validity, options from the decision) -> ledger_issue(): the serial is allocated, the
- * certificate signed with it and its record committed in one durable transaction -> only
- * then is the certificate put into the answer. A denial is appended as a "denied" record.
+ * certificate signed with it and the "issued" record committed in one durable transaction
+ * -> only then is the certificate put into the answer. Each append is durable before the
+ * next step; a record that cannot be written stops the request with 503 and nothing issued.
  *
  * Key ID: "jit-ssh user=<user> host=<host> login=<login> request=<request_id>".
  *
- * Ledger record fields written here (ledger.h adds seq, prev, v):
- *   event            "issued" | "denied"
- *   time             seconds since the epoch
- *   request_id, user, host (normalised), login, client_addr
- *   user_key         SHA256 fingerprint of the key that signed the request
- *   subject_key      SHA256 fingerprint of the key to certify
- *   ttl_requested    seconds (0 = rule default)
- *   reason           the requester's reason, or null
- *   decision         the policy's one-line reason
- *   rule             the deciding rule, or null
- *   policy_version   policy_version()
- * and for "issued" also serial, principals, valid_after, valid_before, key_id,
- * ca_key (SHA256 fingerprint) and certificate (the *-cert.pub line).
+ * Ledger records written here (WAVE2 contract; ledger.h adds seq, prev, v, hash). Every one
+ * has "event", "time" (seconds since the epoch), "request_id", "user", "host" (normalised by
+ * the policy), "login", and:
+ *   received  requesting_key (SHA256 fingerprint of the key that signed the request),
+ *             ttl_seconds (asked; 0 = rule default), reason (or null), client_address (or
+ *             null), nonce
+ *   decided   decision ("denied" | "allowed" | "needs_approval"), reason (the decision's
+ *             reason line), rule (or null), policy_version
+ *   issued    serial, key_id, principals, valid_after, valid_before, certified_key,
+ *             ca_key (SHA256 fingerprints), certificate (the *-cert.pub line), extensions
+ *             and critical_options (objects name -> value, "" for none), rule,
+ *             policy_version
  */
 #pragma once
 
@@ -35,9 +37,15 @@
 /* Longest key ID built, bytes (within CERT_KEY_ID_LEN_MAX). */
 #define ISSUE_KEY_ID_MAX 512
 
+/* Ledger event names written by the CA. */
+#define ISSUE_EVENT_RECEIVED "received"
+#define ISSUE_EVENT_DECIDED "decided"
+#define ISSUE_EVENT_ISSUED "issued"
+
 /**
  * struct issue_ctx - what issuing needs (all borrowed; must outlive the calls)
- * @policy, @ledger: the loaded policy and the open ledger
+ * @policy, @ledger: the policy this request is decided under (a reference the caller holds
+ *                  for the whole call) and the open ledger
  * @ca:             signer for the CA key (key_signer())
  * @ca_fingerprint: SHA256 fingerprint of the CA key
  * @skew_sec:       valid_after = now - @skew_sec
@@ -67,26 +75,56 @@ struct issue_input {
 };
 
 /**
- * issue_request() - Decide @in and answer it
- * @ret_seq:  the seq of the ledger record written for the answer
+ * issue_request() - Decide @in, record it and answer it
+ * @ret_seq:  the seq of the last ledger record written for the answer
  * @ret_body: new JSON answer (json_decref()): the 201 shape {"request_id","state":"issued",
  *            "certificate","serial","principals","valid_after","valid_before","key_id"} or
  *            the 403 shape {"request_id","state":"denied","reason","rule"}
  * @ret_error: filled on failure
  * Lifetime = min(decision ttl_sec, requested ttl when non-zero, @ctx->max_ttl_sec).
- * Errors: JIT_E_LEDGER / JIT_E_LEDGER_FULL (503 ledger_unavailable: nothing was issued),
- * other codes (500 internal). No certificate exists outside the ledger on failure.
+ * A decision "needs_approval" is answered 403: this CA does not take approvals yet
+ * (issue_approval_text()).
+ * Errors: JIT_E_LEDGER / JIT_E_LEDGER_FULL / JIT_E_LEDGER_CORRUPT (503 ledger_unavailable:
+ * nothing was issued; records already written stay), other codes (500 internal). No
+ * certificate exists outside the ledger on failure.
  */
 int issue_request(const struct issue_ctx *ctx, const struct issue_input *in, uint64_t *ret_seq,
 		  json_t **ret_body, struct request_error *ret_error);
 
 /**
+ * issue_explain() - What issue_request() would decide for @pr, and which logins are open to
+ * the requester on that host, recording nothing (POST /v1/explain, `policy explain`)
+ * @p:           the policy (borrowed)
+ * @pr:          the request (borrowed)
+ * @max_ttl_sec: the CA's cap on lifetimes (config max_ttl_sec), 0 = none
+ * @ret_d:       new decision (policy_decision_free()); for an allowing decision ttl_sec is
+ *               the lifetime issue_request() would grant: min(rule, @pr->ttl_sec when
+ *               non-zero, @max_ttl_sec)
+ * @ret_open, @ret_n: new array (free()) of the logins open now (policy_open_logins() without
+ *               the denied ones), lifetimes capped at @max_ttl_sec; strings borrowed from @p
+ * Errors: -ENOMEM (an invalid host gives a denial and no open logins, not an error).
+ */
+int issue_explain(const struct policy *p, const struct policy_request *pr, uint64_t max_ttl_sec,
+		  struct policy_decision **ret_d, struct policy_open_login **ret_open,
+		  size_t *ret_n);
+
+/**
+ * issue_approval_text() - The 403 reason given for a decision that needs approval
+ * @rule: the deciding rule, or NULL
+ * @ret:  new string
+ * Errors: -ENOMEM.
+ */
+int issue_approval_text(const char *rule, char **ret);
+
+/**
  * issue_answer_from_events() - The answer for GET /v1/requests/{id} from the request's
- * ledger records (ledger_request_events()): the last "issued" or "denied" record, in the
- * same shapes as issue_request()
+ * ledger records (ledger_request_events()), in the same shapes as issue_request(): the
+ * "issued" record if there is one, else the "decided" record when it did not allow (and
+ * the "denied" records of ledgers written before these events existed)
  * @events: borrowed JSON array
  * @ret:    new JSON answer
- * Errors: JIT_E_NOT_FOUND when no record decides the request, -ENOMEM.
+ * Errors: JIT_E_NOT_FOUND when no record answers the request (e.g. it was allowed but the
+ * certificate could not be recorded), -ENOMEM.
  */
 int issue_answer_from_events(const json_t *events, json_t **ret);
 

@@ -3,63 +3,163 @@
  * ledger.c - the issuance ledger on LMDB (ledger.h, docs/ledger.md).
  *
  * One environment, named sub-databases:
- *   records       seq (8 bytes, big-endian) -> canonical JSON record, "hash" included
- *   meta          "head"    -> seq (8, BE) || SHA-256 (32) of the last record
- *                 "counter" -> the last serial counter handed out (8, BE)
- *   by_request    request_id -> seq (8, BE); DUPSORT|DUPFIXED, so seqs come in order
- *   by_serial     serial (8, BE) -> seq (8, BE); DUPSORT|DUPFIXED
+ *   records       seq (8 bytes, big-endian) -> record envelope (ledger.h)
+ *   meta          "format"     -> "JITL2" (the envelope format of every record)
+ *                 "head"       -> seq (8, BE) || hash (32) of the last record
+ *                 "counter"    -> the last serial counter handed out (8, BE)
+ *                 "checkpoint" -> seq (8, BE) || time (8, BE) of the last checkpoint record
+ *   by_event, by_time, by_user, by_host, by_login, by_request, by_serial
+ *                 the envelope's key section entry -> seq (8, BE); DUPSORT|DUPFIXED, so the
+ *                 seqs of one key come in log order
  *   nonces        nonce -> expiry (8, BE)
  *   nonce_expiry  expiry (8, BE) || nonce -> "" (oldest first, for pruning)
  *
- * Big-endian keys sort numerically under LMDB's default memcmp order. Every write is one
- * transaction that returns only after mdb_txn_commit() succeeded (no MDB_NOSYNC).
+ * Big-endian keys sort numerically under LMDB's default memcmp order.
+ *
+ * Writes go through group commit: a caller queues an operation and waits; whoever finds no
+ * commit running becomes the leader, takes the queue (up to group_max operations), applies
+ * it in one write transaction and commits once. Each operation first does everything that
+ * can fail on its own (validation, the issuance callback, signing, the replay check) and
+ * only then writes; so a failed operation has written nothing, and a failed write (an LMDB
+ * error) fails the whole group, which is aborted. A full map aborts the group, grows the map
+ * and retries it.
+ *
+ * The map may only be resized while this process has no transaction open (lmdb.h,
+ * mdb_env_set_mapsize()), so every transaction is taken under the read side of map_lock and
+ * a resize under its write side.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <lmdb.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "b64.h"
 #include "err.h"
 #include "ledger.h"
+#include "sig.h"
 #include "util.h"
 
-#define HASH_LEN 32
-#define HEX_LEN (2 * HASH_LEN)
-#define HEAD_LEN (8 + HASH_LEN)
+#define HEX_LEN (2 * LEDGER_HASH_LEN)
+#define HEAD_LEN (8 + LEDGER_HASH_LEN)
+#define CKPT_META_LEN 16
 #define DUMP_FLAGS (JSON_COMPACT | JSON_SORT_KEYS)
 #define LOAD_FLAGS (JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
-#define LEDGER_MAXDBS 8
+#define LEDGER_MAXDBS 16
+#define FORMAT_TAG "JITL2"
+/* How long a map resize waits for readers of this process to finish, seconds. */
+#define RESIZE_WAIT_SEC 10
 
-struct ledger {
-	MDB_env *env;
-	MDB_dbi records, meta, by_request, by_serial, nonces, nonce_expiry;
-	uint16_t signer_id;
-	bool read_only;
+/* The envelope (ledger.h). */
+#define ENV_MAGIC "JITL"
+#define OFF_VERSION 4
+#define OFF_SEQ 5
+#define OFF_PREV 13
+#define OFF_HASH 45
+#define OFF_KEYS_LEN 77
+#define ENV_HDR 79
+
+/* The indexed fields, by their id in the key section. */
+enum {
+	F_EVENT = 1,
+	F_TIME,
+	F_USER,
+	F_HOST,
+	F_LOGIN,
+	F_REQUEST,
+	F_SERIAL,
+	F_LAST = F_SERIAL,
+};
+
+static const struct field {
+	const char *name;
+	const char *db;
+	bool integer; /* 8 bytes big-endian; else a string of 1..max bytes */
+	size_t max;
+} fields[F_LAST + 1] = {
+	[F_EVENT] = {"event", "by_event", false, LEDGER_FIELD_MAX},
+	[F_TIME] = {"time", "by_time", true, 8},
+	[F_USER] = {"user", "by_user", false, LEDGER_FIELD_MAX},
+	[F_HOST] = {"host", "by_host", false, LEDGER_FIELD_MAX},
+	[F_LOGIN] = {"login", "by_login", false, LEDGER_FIELD_MAX},
+	[F_REQUEST] = {"request_id", "by_request", false, LEDGER_REQUEST_ID_MAX},
+	[F_SERIAL] = {"serial", "by_serial", true, 8},
+};
+
+#define KEYS_MAX (F_LAST * (2 + LEDGER_FIELD_MAX))
+
+/* A parsed envelope; every pointer borrows from the buffer it was parsed from. */
+struct env {
+	uint64_t seq;
+	const uint8_t *start, *prev, *hash, *keys, *json;
+	size_t len, keys_len, json_len;
 };
 
 struct ledger_head {
 	uint64_t seq;
-	uint8_t hash[HASH_LEN];
+	uint8_t hash[LEDGER_HASH_LEN];
 };
 
-static void txn_abortp(MDB_txn **t)
-{
-	if (*t)
-		mdb_txn_abort(*t);
-}
+struct ckpt_meta {
+	uint64_t seq, time;
+};
 
-static void cursor_closep(MDB_cursor **c)
-{
-	if (*c)
-		mdb_cursor_close(*c);
-}
+enum op_kind { OP_APPEND, OP_ISSUE, OP_NONCE, OP_CHECKPOINT };
+
+/* One queued write; lives on its caller's stack until done. */
+struct op {
+	enum op_kind kind;
+	uint8_t *env;		/* OP_APPEND: encoded envelope (owned by the caller) */
+	size_t env_len;
+	uint64_t time;		/* OP_APPEND, OP_ISSUE: the record's "time" */
+	ledger_issue_fn fn;	/* OP_ISSUE */
+	void *ctx;
+	const char *nonce;	/* OP_NONCE */
+	uint64_t now, keep_sec;	/* OP_NONCE, OP_CHECKPOINT (now) */
+	int result;
+	uint64_t seq, serial;	/* results */
+	bool pending;		/* not applied, or applied in a group that failed */
+	bool done;
+	struct op *next;
+};
+
+/* State of one group's write transaction. */
+struct group {
+	MDB_txn *txn;
+	struct ledger_head head;
+	uint64_t counter;
+	struct ckpt_meta ckpt;
+	uint64_t max_time;
+	int mdb_rc; /* first LMDB failure: fails the whole group */
+};
+
+struct ledger {
+	MDB_env *env;
+	MDB_dbi records, meta, nonces, nonce_expiry, idx[F_LAST + 1];
+	uint16_t signer_id;
+	bool read_only;
+	uint64_t map_max, grow_step;
+	unsigned group_max;
+	const struct signer *ckpt_signer;
+	uint64_t ckpt_records, ckpt_sec;
+	EVP_MD *sha256;
+
+	pthread_rwlock_t map_lock;
+	pthread_mutex_t mu; /* guards the queue and committing */
+	pthread_cond_t cond;
+	struct op *queue, **tail;
+	bool committing;
+	bool locks_ready;
+};
 
 static void put_be64(uint8_t b[8], uint64_t v)
 {
@@ -82,7 +182,13 @@ static MDB_val mval(const void *p, size_t n)
 	return (MDB_val){.mv_size = n, .mv_data = (void *)p};
 }
 
-/* The one place LMDB's codes become ours (open has its own, ledger_open()). */
+static void cursor_closep(MDB_cursor **c)
+{
+	if (*c)
+		mdb_cursor_close(*c);
+}
+
+/* The one place LMDB's codes become ours. */
 static int ledger_mdb_err(int rc)
 {
 	switch (rc) {
@@ -97,17 +203,6 @@ static int ledger_mdb_err(int rc)
 	default:
 		return JIT_E_LEDGER;
 	}
-}
-
-static int ledger_txn_begin(struct ledger *l, bool write, MDB_txn **ret)
-{
-	return ledger_mdb_err(mdb_txn_begin(l->env, NULL, write ? 0 : MDB_RDONLY, ret));
-}
-
-/* Commits and frees @txn (LMDB frees it even when the commit fails). */
-static int ledger_txn_commit(MDB_txn *txn)
-{
-	return ledger_mdb_err(mdb_txn_commit(txn));
 }
 
 static void hex_encode(const uint8_t *in, size_t n, char *out)
@@ -131,11 +226,11 @@ static int hex_value(char c)
 }
 
 /* Decode exactly HEX_LEN lower-case hex digits. */
-static bool hash_decode(const char *s, size_t n, uint8_t out[HASH_LEN])
+static bool hash_decode(const char *s, size_t n, uint8_t out[LEDGER_HASH_LEN])
 {
-	if (n != HEX_LEN)
+	if (!s || n != HEX_LEN)
 		return false;
-	for (size_t i = 0; i < HASH_LEN; i++) {
+	for (size_t i = 0; i < LEDGER_HASH_LEN; i++) {
 		int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
@@ -145,79 +240,308 @@ static bool hash_decode(const char *s, size_t n, uint8_t out[HASH_LEN])
 	return true;
 }
 
-/* SHA-256 of the canonical encoding of @rec, which must not hold "hash". */
-static int record_hash(const json_t *rec, uint8_t ret[HASH_LEN])
+/* ---- locks and transactions ---- */
+
+static int map_lock_write(struct ledger *l)
 {
-	_cleanup_free_ char *s = json_dumps(rec, DUMP_FLAGS);
+	struct timespec ts;
 
-	if (!s)
-		return -ENOMEM;
-	return EVP_Digest(s, strlen(s), ret, NULL, EVP_sha256(), NULL) == 1 ? 0 : JIT_E_CRYPTO;
-}
-
-static json_t *record_parse(const MDB_val *v)
-{
-	json_t *rec = json_loadb(v->mv_data, v->mv_size, LOAD_FLAGS, NULL);
-
-	if (rec && !json_is_object(rec))
-		rec = (json_decref(rec), NULL);
-	return rec;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += RESIZE_WAIT_SEC;
+	return pthread_rwlock_timedwrlock(&l->map_lock, &ts) == 0 ? 0 : JIT_E_LEDGER;
 }
 
 /*
- * Check stored record @v found under key @seq: canonical JSON, "hash" matching its contents,
- * "seq" = @seq, "v" = LEDGER_RECORD_VERSION, "prev" a string equal to @prev_hex (unless NULL),
- * "event" a string. Return 0 with @ret_hash and @ret_record (new, without "hash") filled
- * where not NULL, JIT_E_LEDGER_CORRUPT with *@ret_why set to a static description, or
- * -ENOMEM / JIT_E_CRYPTO.
+ * Begin a transaction with the read side of map_lock held (the caller releases both, see
+ * txn_end()). Another process that grew the map makes LMDB answer MDB_MAP_RESIZED: adopt
+ * the new size (no transaction of ours may be open meanwhile) and try again.
  */
-static int record_check(const MDB_val *v, uint64_t seq, const char *prev_hex,
-			uint8_t ret_hash[HASH_LEN], json_t **ret_record, const char **ret_why)
+static int txn_begin(struct ledger *l, bool write, MDB_txn **ret)
 {
-	json_auto_t *rec = record_parse(v);
-	const json_t *hs = NULL;
+	for (int attempt = 0;; attempt++) {
+		int rc;
+
+		pthread_rwlock_rdlock(&l->map_lock);
+		rc = mdb_txn_begin(l->env, NULL, write ? 0 : MDB_RDONLY, ret);
+		if (rc == 0)
+			return 0;
+		pthread_rwlock_unlock(&l->map_lock);
+		if (rc != MDB_MAP_RESIZED || attempt == 2)
+			return ledger_mdb_err(rc);
+		if (map_lock_write(l) < 0)
+			return JIT_E_LEDGER;
+		rc = mdb_env_set_mapsize(l->env, 0);
+		pthread_rwlock_unlock(&l->map_lock);
+		if (rc)
+			return ledger_mdb_err(rc);
+	}
+}
+
+/* A read transaction, ended by the cleanup attribute. */
+struct rtxn {
+	struct ledger *l;
+	MDB_txn *txn;
+};
+
+static void rtxn_end(struct rtxn *t)
+{
+	if (t->txn) {
+		mdb_txn_abort(t->txn);
+		pthread_rwlock_unlock(&t->l->map_lock);
+		t->txn = NULL;
+	}
+}
+
+static int rtxn_begin(struct ledger *l, struct rtxn *t)
+{
+	t->l = l;
+	t->txn = NULL;
+	return txn_begin(l, false, &t->txn);
+}
+
+/* ---- the envelope ---- */
+
+/* Build the key section of @rec; -EINVAL when a required or indexed field is bad. */
+static int keys_build(const json_t *rec, uint8_t out[KEYS_MAX], size_t *ret_len)
+{
+	size_t n = 0;
+
+	for (unsigned id = 1; id <= F_LAST; id++) {
+		const json_t *f = json_object_get(rec, fields[id].name);
+
+		if (!f) {
+			if (id == F_EVENT || id == F_TIME)
+				return -EINVAL;
+			continue;
+		}
+		out[n++] = (uint8_t)id;
+		if (fields[id].integer) {
+			json_int_t v = json_is_integer(f) ? json_integer_value(f) : -1;
+
+			if (v < 0 || (id == F_SERIAL && v == 0))
+				return -EINVAL;
+			out[n++] = 8;
+			put_be64(out + n, (uint64_t)v);
+			n += 8;
+		} else {
+			size_t len = json_is_string(f) ? json_string_length(f) : 0;
+
+			if (len == 0 || len > fields[id].max ||
+			    memchr(json_string_value(f), '\0', len))
+				return -EINVAL;
+			out[n++] = (uint8_t)len;
+			memcpy(out + n, json_string_value(f), len);
+			n += len;
+		}
+	}
+	*ret_len = n;
+	return 0;
+}
+
+/* Parse the layout of an envelope (not its hash); NULL, or why it is malformed. */
+static const char *env_parse(const void *buf, size_t len, struct env *e)
+{
+	const uint8_t *p = buf;
+	unsigned last = 0;
+	size_t off;
+
+	if (len < ENV_HDR + 2 || memcmp(p, ENV_MAGIC, 4) != 0)
+		return "it is not a record envelope";
+	if (p[OFF_VERSION] != LEDGER_RECORD_VERSION)
+		return "its format version is unknown";
+	e->start = p;
+	e->len = len;
+	e->seq = get_be64(p + OFF_SEQ);
+	e->prev = p + OFF_PREV;
+	e->hash = p + OFF_HASH;
+	e->keys_len = (size_t)p[OFF_KEYS_LEN] << 8 | p[OFF_KEYS_LEN + 1];
+	if (e->keys_len > len - ENV_HDR - 2)
+		return "its key section overruns it";
+	e->keys = p + ENV_HDR;
+	e->json = e->keys + e->keys_len;
+	e->json_len = len - ENV_HDR - e->keys_len;
+	for (off = 0; off < e->keys_len; off += 2 + (size_t)e->keys[off + 1]) {
+		unsigned id = e->keys[off];
+		size_t n;
+
+		if (off + 2 > e->keys_len || id <= last || id > F_LAST)
+			return "its key section is malformed";
+		n = e->keys[off + 1];
+		if (off + 2 + n > e->keys_len || n == 0 || n > fields[id].max ||
+		    (fields[id].integer && n != 8))
+			return "its key section is malformed";
+		if (last < F_EVENT && id != F_EVENT)
+			return "it has no event";
+		if (last < F_TIME && id > F_TIME)
+			return "it has no time";
+		last = id;
+	}
+	if (last < F_TIME)
+		return "it has no event or time";
+	if (e->json[0] != '{' || e->json[e->json_len - 1] != '}')
+		return "its record is not a JSON object";
+	return NULL;
+}
+
+/* The key section entry @id of a parsed envelope; false when absent. */
+static bool env_key(const struct env *e, unsigned id, MDB_val *ret)
+{
+	for (size_t off = 0; off < e->keys_len; off += 2 + (size_t)e->keys[off + 1]) {
+		if (e->keys[off] == id) {
+			*ret = mval(e->keys + off + 2, e->keys[off + 1]);
+			return true;
+		}
+		if (e->keys[off] > id)
+			break;
+	}
+	return false;
+}
+
+static bool env_key_is(const struct env *e, unsigned id, const MDB_val *want)
+{
+	MDB_val v;
+
+	return env_key(e, id, &v) && v.mv_size == want->mv_size &&
+	       memcmp(v.mv_data, want->mv_data, v.mv_size) == 0;
+}
+
+/* SHA-256 over the envelope without its hash field. */
+static int env_hash(EVP_MD_CTX *ctx, const EVP_MD *md, const uint8_t *p, size_t len,
+		    uint8_t out[LEDGER_HASH_LEN])
+{
+	if (EVP_DigestInit_ex2(ctx, md, NULL) != 1 || EVP_DigestUpdate(ctx, p, OFF_HASH) != 1 ||
+	    EVP_DigestUpdate(ctx, p + OFF_KEYS_LEN, len - OFF_KEYS_LEN) != 1 ||
+	    EVP_DigestFinal_ex(ctx, out, NULL) != 1)
+		return JIT_E_CRYPTO;
+	return 0;
+}
+
+static int env_hash_once(const EVP_MD *md, const uint8_t *p, size_t len,
+			 uint8_t out[LEDGER_HASH_LEN])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int r = ctx ? env_hash(ctx, md ? md : EVP_sha256(), p, len, out) : -ENOMEM;
+
+	EVP_MD_CTX_free(ctx);
+	return r;
+}
+
+/* The record as readers see it: the JSON plus seq, prev, hash and v (new). */
+static int env_view(const struct env *e, json_t **ret)
+{
+	json_auto_t *rec = json_loadb((const char *)e->json, e->json_len, LOAD_FLAGS, NULL);
+	char prev[HEX_LEN + 1], hash[HEX_LEN + 1];
+
+	if (!json_is_object(rec))
+		return JIT_E_FORMAT;
+	hex_encode(e->prev, LEDGER_HASH_LEN, prev);
+	hex_encode(e->hash, LEDGER_HASH_LEN, hash);
+	if (json_object_set_new(rec, "seq", json_integer((json_int_t)e->seq)) < 0 ||
+	    json_object_set_new(rec, "prev", json_string(prev)) < 0 ||
+	    json_object_set_new(rec, "hash", json_string(hash)) < 0 ||
+	    json_object_set_new(rec, "v", json_integer(LEDGER_RECORD_VERSION)) < 0)
+		return -ENOMEM;
+	*ret = TAKE_PTR(rec);
+	return 0;
+}
+
+/*
+ * Encode @rec as an envelope without seq, prev and hash (filled in by env_put()). Refuses
+ * what ledger_record_decode() would not accept back. @internal allows the ledger's own
+ * "checkpoint" event.
+ */
+static int record_encode(const json_t *rec, bool internal, uint8_t **ret, size_t *ret_len)
+{
+	static const char *const reserved[] = {"seq", "prev", "v", "hash"};
 	_cleanup_free_ char *text = NULL;
-	uint8_t stored[HASH_LEN], calc[HASH_LEN];
-	const json_t *f;
+	_cleanup_free_ char *again = NULL;
+	json_auto_t *back = NULL;
+	uint8_t keys[KEYS_MAX], *buf;
+	size_t klen, len;
 	int r;
 
-	*ret_why = NULL;
-	if (!rec)
-		*ret_why = "the record is not a JSON object";
-	else if (!(text = json_dumps(rec, DUMP_FLAGS)))
-		return -ENOMEM;
-	else if (strlen(text) != v->mv_size || memcmp(text, v->mv_data, v->mv_size) != 0)
-		*ret_why = "the record is not in canonical form";
-	else if (!json_is_string(hs = json_object_get(rec, "hash")) ||
-		 !hash_decode(json_string_value(hs), json_string_length(hs), stored))
-		*ret_why = "the record has no valid \"hash\"";
-	if (*ret_why)
-		return JIT_E_LEDGER_CORRUPT;
-
-	json_object_del(rec, "hash");
-	r = record_hash(rec, calc);
+	if (!json_is_object(rec))
+		return -EINVAL;
+	for (size_t i = 0; i < ELEMENTSOF(reserved); i++)
+		if (json_object_get(rec, reserved[i]))
+			return -EINVAL;
+	if (!internal && json_is_string(json_object_get(rec, "event")) &&
+	    strcmp(json_string_value(json_object_get(rec, "event")), LEDGER_EVENT_CHECKPOINT) == 0)
+		return -EINVAL;
+	r = keys_build(rec, keys, &klen);
 	if (r < 0)
 		return r;
-	f = json_object_get(rec, "prev");
-	if (memcmp(calc, stored, HASH_LEN) != 0)
-		*ret_why = "the record's contents do not match its \"hash\"";
-	else if (!json_is_integer(json_object_get(rec, "seq")) ||
-		 (uint64_t)json_integer_value(json_object_get(rec, "seq")) != seq)
-		*ret_why = "the record's \"seq\" does not match its position";
-	else if (!json_is_integer(json_object_get(rec, "v")) ||
-		 json_integer_value(json_object_get(rec, "v")) != LEDGER_RECORD_VERSION)
-		*ret_why = "the record's format version \"v\" is unknown";
-	else if (!json_is_string(f) || (prev_hex && strcmp(json_string_value(f), prev_hex) != 0))
-		*ret_why = "the record's \"prev\" is not the hash of the record before it";
-	else if (!json_is_string(json_object_get(rec, "event")))
-		*ret_why = "the record has no \"event\"";
-	if (*ret_why)
-		return JIT_E_LEDGER_CORRUPT;
-	if (ret_hash)
-		memcpy(ret_hash, calc, HASH_LEN);
-	if (ret_record)
-		*ret_record = TAKE_PTR(rec);
+	text = json_dumps(rec, DUMP_FLAGS);
+	if (!text)
+		return -EINVAL; /* jansson cannot encode it (e.g. invalid UTF-8), or no memory */
+	len = strlen(text);
+	if (len > LEDGER_RECORD_MAX)
+		return JIT_E_TOO_LARGE;
+	back = json_loadb(text, len, LOAD_FLAGS, NULL);
+	if (!back || !(again = json_dumps(back, DUMP_FLAGS)) || strcmp(again, text) != 0)
+		return -EINVAL;
+
+	buf = malloc(ENV_HDR + klen + len);
+	if (!buf)
+		return -ENOMEM;
+	memset(buf, 0, ENV_HDR);
+	memcpy(buf, ENV_MAGIC, 4);
+	buf[OFF_VERSION] = LEDGER_RECORD_VERSION;
+	buf[OFF_KEYS_LEN] = (uint8_t)(klen >> 8);
+	buf[OFF_KEYS_LEN + 1] = (uint8_t)klen;
+	memcpy(buf + ENV_HDR, keys, klen);
+	memcpy(buf + ENV_HDR + klen, text, len);
+	*ret = buf;
+	*ret_len = ENV_HDR + klen + len;
 	return 0;
+}
+
+int ledger_record_decode(const uint8_t *buf, size_t len, json_t **ret)
+{
+	json_auto_t *rec = NULL;
+	_cleanup_free_ char *text = NULL;
+	uint8_t hash[LEDGER_HASH_LEN], keys[KEYS_MAX];
+	struct env e;
+	size_t klen;
+	int r;
+
+	if (!buf || !ret)
+		return -EINVAL;
+	if (env_parse(buf, len, &e))
+		return JIT_E_FORMAT;
+	r = env_hash_once(NULL, buf, len, hash);
+	if (r < 0)
+		return r;
+	if (CRYPTO_memcmp(hash, e.hash, LEDGER_HASH_LEN) != 0)
+		return JIT_E_LEDGER_CORRUPT;
+	rec = json_loadb((const char *)e.json, e.json_len, LOAD_FLAGS, NULL);
+	if (!json_is_object(rec))
+		return JIT_E_FORMAT;
+	text = json_dumps(rec, DUMP_FLAGS);
+	if (!text)
+		return -ENOMEM;
+	if (strlen(text) != e.json_len || memcmp(text, e.json, e.json_len) != 0 ||
+	    json_object_get(rec, "seq") || json_object_get(rec, "prev") ||
+	    json_object_get(rec, "v") || json_object_get(rec, "hash") ||
+	    keys_build(rec, keys, &klen) < 0 || klen != e.keys_len ||
+	    memcmp(keys, e.keys, klen) != 0)
+		return JIT_E_FORMAT;
+	return env_view(&e, ret);
+}
+
+/* ---- meta ---- */
+
+static int meta_get(struct ledger *l, MDB_txn *txn, const char *name, size_t want_len,
+		    MDB_val *ret)
+{
+	MDB_val k = mval(name, strlen(name));
+	int rc = mdb_get(txn, l->meta, &k, ret);
+
+	if (rc == MDB_NOTFOUND)
+		return JIT_E_NOT_FOUND;
+	if (rc)
+		return ledger_mdb_err(rc);
+	return ret->mv_size == want_len ? 0 : JIT_E_LEDGER_CORRUPT;
 }
 
 static int last_seq(struct ledger *l, MDB_txn *txn, uint64_t *ret)
@@ -245,19 +569,17 @@ static int last_seq(struct ledger *l, MDB_txn *txn, uint64_t *ret)
 /* The stored head; with @check_last, also that it names the last record. */
 static int head_read(struct ledger *l, MDB_txn *txn, bool check_last, struct ledger_head *ret)
 {
-	MDB_val k = mval("head", 4), v;
 	struct ledger_head h = {0};
 	uint64_t last;
-	int rc, r;
+	MDB_val v;
+	int r;
 
-	rc = mdb_get(txn, l->meta, &k, &v);
-	if (rc && rc != MDB_NOTFOUND)
-		return ledger_mdb_err(rc);
-	if (rc == 0) {
-		if (v.mv_size != HEAD_LEN)
-			return JIT_E_LEDGER_CORRUPT;
+	r = meta_get(l, txn, "head", HEAD_LEN, &v);
+	if (r < 0 && r != JIT_E_NOT_FOUND)
+		return r;
+	if (r == 0) {
 		h.seq = get_be64(v.mv_data);
-		memcpy(h.hash, (const uint8_t *)v.mv_data + 8, HASH_LEN);
+		memcpy(h.hash, (const uint8_t *)v.mv_data + 8, LEDGER_HASH_LEN);
 	}
 	if (check_last) {
 		r = last_seq(l, txn, &last);
@@ -270,47 +592,89 @@ static int head_read(struct ledger *l, MDB_txn *txn, bool check_last, struct led
 	return 0;
 }
 
-static int meta_get_u64(struct ledger *l, MDB_txn *txn, const char *name, uint64_t *ret)
+static int ckpt_meta_read(struct ledger *l, MDB_txn *txn, struct ckpt_meta *ret)
 {
-	MDB_val k = mval(name, strlen(name)), v;
-	int rc = mdb_get(txn, l->meta, &k, &v);
+	MDB_val v;
+	int r = meta_get(l, txn, "checkpoint", CKPT_META_LEN, &v);
 
-	if (rc == MDB_NOTFOUND) {
-		*ret = 0;
+	if (r == JIT_E_NOT_FOUND) {
+		*ret = (struct ckpt_meta){0};
 		return 0;
 	}
-	if (rc)
-		return ledger_mdb_err(rc);
-	if (v.mv_size != 8)
-		return JIT_E_LEDGER_CORRUPT;
-	*ret = get_be64(v.mv_data);
+	if (r < 0)
+		return r;
+	ret->seq = get_be64(v.mv_data);
+	ret->time = get_be64((const uint8_t *)v.mv_data + 8);
 	return 0;
 }
 
-/* A read-write open: the head must name the last record, and that record's hash. */
+/* Record @seq's envelope, parsed; JIT_E_LEDGER_CORRUPT when missing, JIT_E_FORMAT when bad. */
+static int record_get(struct ledger *l, MDB_txn *txn, uint64_t seq, struct env *ret)
+{
+	uint8_t kb[8] = {0};
+	MDB_val k = mval(kb, 8), v;
+	int rc;
+
+	put_be64(kb, seq);
+	rc = mdb_get(txn, l->records, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return JIT_E_LEDGER_CORRUPT;
+	if (rc)
+		return ledger_mdb_err(rc);
+	return env_parse(v.mv_data, v.mv_size, ret) ? JIT_E_FORMAT : 0;
+}
+
+/* A read-write open: the head names the last record, and that record's hash. */
 static int head_check(struct ledger *l, MDB_txn *txn)
 {
 	struct ledger_head h;
-	uint8_t hash[HASH_LEN], kb[8] = { 0 };
-	const char *why;
-	MDB_val k = mval(kb, 8), v;
-	int r, rc;
+	uint8_t hash[LEDGER_HASH_LEN];
+	struct env e;
+	int r;
 
 	r = head_read(l, txn, true, &h);
 	if (r < 0 || h.seq == 0)
 		return r;
-	put_be64(kb, h.seq);
-	rc = mdb_get(txn, l->records, &k, &v);
-	if (rc)
-		return ledger_mdb_err(rc);
-	r = record_check(&v, h.seq, NULL, hash, NULL, &why);
+	r = record_get(l, txn, h.seq, &e);
+	if (r == JIT_E_FORMAT)
+		return JIT_E_LEDGER_CORRUPT;
 	if (r < 0)
 		return r;
-	return memcmp(hash, h.hash, HASH_LEN) == 0 ? 0 : JIT_E_LEDGER_CORRUPT;
+	r = env_hash_once(l->sha256, e.start, e.len, hash);
+	if (r < 0)
+		return r;
+	return e.seq == h.seq && memcmp(hash, h.hash, LEDGER_HASH_LEN) == 0 &&
+			       memcmp(e.hash, hash, LEDGER_HASH_LEN) == 0
+		       ? 0
+		       : JIT_E_LEDGER_CORRUPT;
 }
+
+/* The records must be in our format: a ledger of the first (JSON-only) format is refused. */
+static int format_check(struct ledger *l, MDB_txn *txn, bool may_write)
+{
+	MDB_val k = mval("format", 6), v = mval(FORMAT_TAG, strlen(FORMAT_TAG)), got;
+	MDB_stat st;
+	int rc = mdb_get(txn, l->meta, &k, &got);
+
+	if (rc == 0)
+		return got.mv_size == v.mv_size && memcmp(got.mv_data, v.mv_data, v.mv_size) == 0
+			       ? 0
+			       : JIT_E_FORMAT;
+	if (rc != MDB_NOTFOUND)
+		return ledger_mdb_err(rc);
+	rc = mdb_stat(txn, l->records, &st);
+	if (rc)
+		return ledger_mdb_err(rc);
+	if (st.ms_entries > 0)
+		return JIT_E_FORMAT;
+	return may_write ? ledger_mdb_err(mdb_put(txn, l->meta, &k, &v, 0)) : 0;
+}
+
+/* ---- open and close ---- */
 
 static int ledger_open_dbs(struct ledger *l, MDB_txn *txn)
 {
+	static const unsigned dup = MDB_DUPSORT | MDB_DUPFIXED;
 	const struct {
 		const char *name;
 		unsigned flags;
@@ -318,18 +682,32 @@ static int ledger_open_dbs(struct ledger *l, MDB_txn *txn)
 	} dbs[] = {
 		{"records", 0, &l->records},
 		{"meta", 0, &l->meta},
-		{"by_request", MDB_DUPSORT | MDB_DUPFIXED, &l->by_request},
-		{"by_serial", MDB_DUPSORT | MDB_DUPFIXED, &l->by_serial},
 		{"nonces", 0, &l->nonces},
 		{"nonce_expiry", 0, &l->nonce_expiry},
+		{fields[F_EVENT].db, dup, &l->idx[F_EVENT]},
+		{fields[F_TIME].db, dup, &l->idx[F_TIME]},
+		{fields[F_USER].db, dup, &l->idx[F_USER]},
+		{fields[F_HOST].db, dup, &l->idx[F_HOST]},
+		{fields[F_LOGIN].db, dup, &l->idx[F_LOGIN]},
+		{fields[F_REQUEST].db, dup, &l->idx[F_REQUEST]},
+		{fields[F_SERIAL].db, dup, &l->idx[F_SERIAL]},
 	};
 
 	for (size_t i = 0; i < ELEMENTSOF(dbs); i++) {
 		unsigned flags = dbs[i].flags | (l->read_only ? 0 : MDB_CREATE);
 		int rc = mdb_dbi_open(txn, dbs[i].name, flags, dbs[i].dbi);
 
-		if (rc == MDB_NOTFOUND)
-			return -ENOENT; /* read-only: an LMDB environment, but not a ledger */
+		if (rc == MDB_NOTFOUND) {
+			/* Read-only: records without our tables are of another format; no
+			 * records at all, an LMDB environment but not a ledger. */
+			MDB_stat st;
+
+			return i > 0 && mdb_stat(txn, l->records, &st) == 0 && st.ms_entries > 0
+				       ? JIT_E_FORMAT
+				       : -ENOENT;
+		}
+		if (rc == MDB_INCOMPATIBLE)
+			return JIT_E_FORMAT;
 		if (rc)
 			return ledger_mdb_err(rc);
 	}
@@ -355,6 +733,12 @@ struct ledger *ledger_close(struct ledger *l)
 	if (l) {
 		if (l->env)
 			mdb_env_close(l->env);
+		if (l->locks_ready) {
+			pthread_rwlock_destroy(&l->map_lock);
+			pthread_mutex_destroy(&l->mu);
+			pthread_cond_destroy(&l->cond);
+		}
+		EVP_MD_free(l->sha256);
 		free(l);
 	}
 	return NULL;
@@ -365,21 +749,68 @@ static void ledger_closep(struct ledger **l)
 	ledger_close(*l);
 }
 
+static uint64_t or_default(uint64_t v, uint64_t def)
+{
+	return v ? v : def;
+}
+
+static int ledger_setup(struct ledger *l, const struct ledger_options *o, uint64_t *ret_map)
+{
+	uint64_t map_size = or_default(o->map_size, LEDGER_MAP_SIZE_DEFAULT);
+
+	if (o->signer_id > LEDGER_SIGNER_ID_MAX || o->group_max > LEDGER_GROUP_MAX ||
+	    map_size > SIZE_MAX)
+		return -EINVAL;
+	l->signer_id = o->signer_id;
+	l->read_only = o->read_only != 0;
+	l->map_max = o->map_size_max ? o->map_size_max : LEDGER_MAP_SIZE_MAX_DEFAULT;
+	if (!o->map_size_max && map_size > l->map_max)
+		l->map_max = map_size;
+	if (l->map_max < map_size)
+		l->map_max = map_size;
+	if (l->map_max > SIZE_MAX)
+		l->map_max = SIZE_MAX;
+	l->grow_step = or_default(o->map_grow_step, LEDGER_MAP_GROW_STEP_DEFAULT);
+	l->group_max = (unsigned)or_default(o->group_max, LEDGER_GROUP_MAX_DEFAULT);
+	l->ckpt_signer = o->checkpoint_signer;
+	l->ckpt_records = or_default(o->checkpoint_records, LEDGER_CHECKPOINT_RECORDS_DEFAULT);
+	l->ckpt_sec = or_default(o->checkpoint_sec, LEDGER_CHECKPOINT_SEC_DEFAULT);
+	l->tail = &l->queue;
+	if (pthread_rwlock_init(&l->map_lock, NULL) != 0)
+		return -ENOMEM;
+	if (pthread_mutex_init(&l->mu, NULL) != 0) {
+		pthread_rwlock_destroy(&l->map_lock);
+		return -ENOMEM;
+	}
+	if (pthread_cond_init(&l->cond, NULL) != 0) {
+		pthread_mutex_destroy(&l->mu);
+		pthread_rwlock_destroy(&l->map_lock);
+		return -ENOMEM;
+	}
+	l->locks_ready = true;
+	l->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (!l->sha256)
+		return JIT_E_CRYPTO;
+	*ret_map = map_size;
+	return 0;
+}
+
 int ledger_open(const char *dir, const struct ledger_options *opts, struct ledger **ret)
 {
 	_cleanup_(ledger_closep) struct ledger *l = NULL;
-	_cleanup_(txn_abortp) MDB_txn *txn = NULL;
 	struct ledger_options o = opts ? *opts : (struct ledger_options){0};
-	uint64_t map_size = o.map_size ? o.map_size : LEDGER_MAP_SIZE_DEFAULT;
+	MDB_txn *txn = NULL;
+	uint64_t map_size;
 	int rc, r;
 
-	if (!dir || !ret || o.signer_id > LEDGER_SIGNER_ID_MAX || map_size > SIZE_MAX)
+	if (!dir || !ret)
 		return -EINVAL;
 	l = calloc(1, sizeof *l);
 	if (!l)
 		return -ENOMEM;
-	l->signer_id = o.signer_id;
-	l->read_only = o.read_only != 0;
+	r = ledger_setup(l, &o, &map_size);
+	if (r < 0)
+		return r;
 
 	rc = mdb_env_create(&l->env);
 	if (rc)
@@ -396,19 +827,20 @@ int ledger_open(const char *dir, const struct ledger_options *opts, struct ledge
 	if (!l->read_only)
 		(void)mdb_reader_check(l->env, NULL); /* free slots of crashed readers */
 
-	r = ledger_txn_begin(l, !l->read_only, &txn);
+	r = txn_begin(l, !l->read_only, &txn);
 	if (r < 0)
 		return r;
 	r = ledger_open_dbs(l, txn);
-	if (r < 0)
-		return r;
-	if (!l->read_only) {
+	if (r == 0)
+		r = format_check(l, txn, !l->read_only);
+	if (r == 0 && !l->read_only)
 		r = head_check(l, txn);
-		if (r < 0)
-			return r;
-	}
 	/* The dbi handles become usable by every later transaction once this one commits. */
-	r = ledger_txn_commit(TAKE_PTR(txn));
+	if (r == 0)
+		r = ledger_mdb_err(mdb_txn_commit(txn));
+	else
+		mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&l->map_lock);
 	if (r < 0)
 		return r;
 	if (!l->read_only) {
@@ -420,168 +852,84 @@ int ledger_open(const char *dir, const struct ledger_options *opts, struct ledge
 	return 0;
 }
 
-static int record_validate(const json_t *rec)
-{
-	static const char *const reserved[] = {"seq", "prev", "v", "hash"};
-	const json_t *f;
+/* ---- writing: the operations of a group ---- */
 
-	if (!json_is_object(rec) || !json_is_string(json_object_get(rec, "event")))
-		return -EINVAL;
-	for (size_t i = 0; i < ELEMENTSOF(reserved); i++)
-		if (json_object_get(rec, reserved[i]))
-			return -EINVAL;
-	f = json_object_get(rec, "request_id");
-	if (f && (!json_is_string(f) || json_string_length(f) == 0 ||
-		  json_string_length(f) > LEDGER_REQUEST_ID_MAX ||
-		  strlen(json_string_value(f)) != json_string_length(f)))
-		return -EINVAL;
-	f = json_object_get(rec, "serial");
-	if (f && (!json_is_integer(f) || json_integer_value(f) <= 0))
-		return -EINVAL;
-	return 0;
+/* Note the first LMDB failure of the group; return it translated. */
+static int g_fail(struct group *g, int rc)
+{
+	if (!g->mdb_rc)
+		g->mdb_rc = rc;
+	return ledger_mdb_err(rc);
 }
 
-/* Append @record inside write transaction @txn; the caller commits. */
-static int append_txn(struct ledger *l, MDB_txn *txn, const json_t *record, uint64_t *ret_seq)
+/* Write envelope @buf (header fields filled in here) as the next record, with its index
+ * entries; the head moves on in @g (stored once per group). */
+static int env_put(struct ledger *l, struct group *g, uint8_t *buf, size_t len,
+		   uint64_t *ret_seq)
 {
-	json_auto_t *rec = NULL;
-	_cleanup_free_ char *text = NULL;
-	struct ledger_head h;
-	char prev[HEX_LEN + 1] = "", hex[HEX_LEN + 1];
-	uint8_t hash[HASH_LEN], kb[8], sb[8], hb[HEAD_LEN];
-	const json_t *f;
-	const char *why;
-	MDB_val k, v;
+	uint8_t kb[8];
+	MDB_val k = mval(kb, 8), v = mval(buf, len), ik;
+	struct env e;
 	uint64_t seq;
-	size_t len;
-	int r, rc;
+	int rc, r;
 
-	r = record_validate(record);
-	if (r < 0)
-		return r;
-	r = head_read(l, txn, true, &h);
-	if (r < 0)
-		return r;
-	if (h.seq >= INT64_MAX)
+	if (g->head.seq >= INT64_MAX)
 		return -EOVERFLOW;
-	seq = h.seq + 1;
-	if (h.seq > 0)
-		hex_encode(h.hash, HASH_LEN, prev);
-
-	rec = json_copy((json_t *)record); /* shallow: only top-level keys are added */
-	if (!rec || json_object_set_new(rec, "seq", json_integer((json_int_t)seq)) < 0 ||
-	    json_object_set_new(rec, "prev", json_string(prev)) < 0 ||
-	    json_object_set_new(rec, "v", json_integer(LEDGER_RECORD_VERSION)) < 0)
-		return -ENOMEM;
-	r = record_hash(rec, hash);
-	if (r == -ENOMEM)
-		return -EINVAL; /* jansson cannot encode it (e.g. invalid UTF-8), or no memory */
+	seq = g->head.seq + 1;
+	put_be64(buf + OFF_SEQ, seq);
+	memcpy(buf + OFF_PREV, g->head.hash, LEDGER_HASH_LEN);
+	r = env_hash_once(l->sha256, buf, len, buf + OFF_HASH);
 	if (r < 0)
 		return r;
-	hex_encode(hash, HASH_LEN, hex);
-	if (json_object_set_new(rec, "hash", json_string(hex)) < 0 ||
-	    !(text = json_dumps(rec, DUMP_FLAGS)))
-		return -ENOMEM;
-	len = strlen(text);
-	if (len > LEDGER_RECORD_MAX)
-		return JIT_E_TOO_LARGE;
-	/* Refuse what ledger_verify() would not accept back. */
-	v = mval(text, len);
-	r = record_check(&v, seq, prev, NULL, NULL, &why);
-	if (r == JIT_E_LEDGER_CORRUPT)
-		return -EINVAL;
-	if (r < 0)
-		return r;
+	if (env_parse(buf, len, &e))
+		return -EINVAL; /* cannot happen: record_encode() made it */
 
 	put_be64(kb, seq);
-	k = mval(kb, 8);
-	rc = mdb_put(txn, l->records, &k, &v, MDB_NOOVERWRITE | MDB_APPEND);
+	rc = mdb_put(g->txn, l->records, &k, &v, MDB_NOOVERWRITE | MDB_APPEND);
 	if (rc == MDB_KEYEXIST)
-		return JIT_E_LEDGER_CORRUPT;
+		rc = MDB_CORRUPTED;
 	if (rc)
-		return ledger_mdb_err(rc);
-
+		return g_fail(g, rc);
 	v = mval(kb, 8);
-	f = json_object_get(rec, "request_id");
-	if (f) {
-		k = mval(json_string_value(f), json_string_length(f));
-		rc = mdb_put(txn, l->by_request, &k, &v, 0);
+	for (unsigned id = 1; id <= F_LAST; id++) {
+		if (!env_key(&e, id, &ik))
+			continue;
+		rc = mdb_put(g->txn, l->idx[id], &ik, &v, 0);
 		if (rc)
-			return ledger_mdb_err(rc);
+			return g_fail(g, rc);
 	}
-	f = json_object_get(rec, "serial");
-	if (f) {
-		put_be64(sb, (uint64_t)json_integer_value(f));
-		k = mval(sb, 8);
-		rc = mdb_put(txn, l->by_serial, &k, &v, 0);
-		if (rc)
-			return ledger_mdb_err(rc);
-	}
-
-	put_be64(hb, seq);
-	memcpy(hb + 8, hash, HASH_LEN);
-	k = mval("head", 4);
-	v = mval(hb, HEAD_LEN);
-	rc = mdb_put(txn, l->meta, &k, &v, 0);
-	if (rc)
-		return ledger_mdb_err(rc);
+	g->head.seq = seq;
+	memcpy(g->head.hash, buf + OFF_HASH, LEDGER_HASH_LEN);
 	*ret_seq = seq;
 	return 0;
 }
 
-int ledger_append(struct ledger *l, const json_t *record, uint64_t *ret_seq)
+static uint64_t env_time(const uint8_t *buf, size_t len)
 {
-	_cleanup_(txn_abortp) MDB_txn *txn = NULL;
-	uint64_t seq;
-	int r;
+	struct env e;
+	MDB_val v;
 
-	if (!l || !record)
-		return -EINVAL;
-	if (l->read_only)
-		return -EROFS;
-	r = record_validate(record); /* before taking the write lock */
-	if (r < 0)
-		return r;
-	r = ledger_txn_begin(l, true, &txn);
-	if (r < 0)
-		return r;
-	r = append_txn(l, txn, record, &seq);
-	if (r < 0)
-		return r;
-	r = ledger_txn_commit(TAKE_PTR(txn));
-	if (r < 0)
-		return r;
-	if (ret_seq)
-		*ret_seq = seq;
-	return 0;
+	return !env_parse(buf, len, &e) && env_key(&e, F_TIME, &v) ? get_be64(v.mv_data) : 0;
 }
 
-int ledger_issue(struct ledger *l, ledger_issue_fn fn, void *ctx, uint64_t *ret_serial,
-		 uint64_t *ret_seq)
+static int op_append(struct ledger *l, struct group *g, struct op *op)
 {
-	_cleanup_(txn_abortp) MDB_txn *txn = NULL;
+	return env_put(l, g, op->env, op->env_len, &op->seq);
+}
+
+static int op_issue(struct ledger *l, struct group *g, struct op *op)
+{
 	json_auto_t *rec = NULL;
-	uint64_t counter, serial, seq;
-	uint8_t cb[8];
-	MDB_val k = mval("counter", 7), v = mval(cb, 8);
+	_cleanup_free_ uint8_t *buf = NULL;
+	uint64_t serial;
 	const json_t *f;
-	int r, rc;
+	size_t len;
+	int r;
 
-	if (!l || !fn)
-		return -EINVAL;
-	if (l->read_only)
-		return -EROFS;
-	r = ledger_txn_begin(l, true, &txn);
-	if (r < 0)
-		return r;
-	r = meta_get_u64(l, txn, "counter", &counter);
-	if (r < 0)
-		return r;
-	if (counter >= LEDGER_COUNTER_MAX)
+	if (g->counter >= LEDGER_COUNTER_MAX)
 		return -EOVERFLOW;
-	serial = (uint64_t)l->signer_id << 48 | (counter + 1);
-
-	r = fn(ctx, serial, &rec);
+	serial = (uint64_t)l->signer_id << 48 | (g->counter + 1);
+	r = op->fn(op->ctx, serial, &rec);
 	if (r != 0)
 		return r;
 	if (!json_is_object(rec))
@@ -593,63 +941,398 @@ int ledger_issue(struct ledger *l, ledger_issue_fn fn, void *ctx, uint64_t *ret_
 	} else if (!json_is_integer(f) || (uint64_t)json_integer_value(f) != serial) {
 		return -EINVAL;
 	}
-	r = append_txn(l, txn, rec, &seq);
+	r = record_encode(rec, false, &buf, &len);
 	if (r < 0)
 		return r;
-	put_be64(cb, counter + 1);
-	rc = mdb_put(txn, l->meta, &k, &v, 0);
-	if (rc)
-		return ledger_mdb_err(rc);
-	r = ledger_txn_commit(TAKE_PTR(txn));
+	r = env_put(l, g, buf, len, &op->seq);
 	if (r < 0)
 		return r;
-	if (ret_serial)
-		*ret_serial = serial;
-	if (ret_seq)
-		*ret_seq = seq;
+	g->counter++;
+	op->time = env_time(buf, len);
+	if (op->time > g->max_time)
+		g->max_time = op->time;
+	op->serial = serial;
 	return 0;
 }
 
 /* Delete up to LEDGER_NONCE_PRUNE_MAX nonces whose expiry is at or before @now. */
-static int nonce_prune(struct ledger *l, MDB_txn *txn, uint64_t now)
+static int nonce_prune(struct ledger *l, struct group *g, uint64_t now)
 {
 	_cleanup_(cursor_closep) MDB_cursor *c = NULL;
 	uint8_t nb[LEDGER_NONCE_MAX];
 	MDB_val k, v, nk;
 	int rc;
 
-	rc = mdb_cursor_open(txn, l->nonce_expiry, &c);
+	rc = mdb_cursor_open(g->txn, l->nonce_expiry, &c);
 	if (rc)
-		return ledger_mdb_err(rc);
+		return g_fail(g, rc);
 	for (unsigned i = 0; i < LEDGER_NONCE_PRUNE_MAX; i++) {
 		rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
 		if (rc == MDB_NOTFOUND)
 			return 0;
 		if (rc)
-			return ledger_mdb_err(rc);
+			return g_fail(g, rc);
 		if (k.mv_size <= 8 || k.mv_size > 8 + LEDGER_NONCE_MAX)
-			return JIT_E_LEDGER_CORRUPT;
+			return g_fail(g, MDB_CORRUPTED);
 		if (get_be64(k.mv_data) > now)
 			return 0;
 		memcpy(nb, (const uint8_t *)k.mv_data + 8, k.mv_size - 8);
 		nk = mval(nb, k.mv_size - 8);
 		rc = mdb_cursor_del(c, 0);
 		if (!rc)
-			rc = mdb_del(txn, l->nonces, &nk, NULL);
+			rc = mdb_del(g->txn, l->nonces, &nk, NULL);
 		if (rc && rc != MDB_NOTFOUND)
-			return ledger_mdb_err(rc);
+			return g_fail(g, rc);
 	}
+	return 0;
+}
+
+static int op_nonce(struct ledger *l, struct group *g, struct op *op)
+{
+	uint8_t eb[8 + LEDGER_NONCE_MAX], vb[8];
+	uint64_t expiry = op->keep_sec > UINT64_MAX - op->now ? UINT64_MAX : op->now + op->keep_sec;
+	size_t n = strlen(op->nonce);
+	MDB_val k = mval(op->nonce, n), ek = mval(eb, 8 + n), v;
+	bool stale = false;
+	int rc, r;
+
+	/* First the check, which may fail on its own; then the writes. */
+	rc = mdb_get(g->txn, l->nonces, &k, &v);
+	if (rc == 0) {
+		if (v.mv_size != 8)
+			return g_fail(g, MDB_CORRUPTED);
+		if (get_be64(v.mv_data) > op->now)
+			return JIT_E_REPLAY;
+		put_be64(eb, get_be64(v.mv_data)); /* expired, not yet pruned: drop it now */
+		stale = true;
+	} else if (rc != MDB_NOTFOUND) {
+		return g_fail(g, rc);
+	}
+	memcpy(eb + 8, op->nonce, n);
+	if (stale) {
+		rc = mdb_del(g->txn, l->nonce_expiry, &ek, NULL);
+		if (rc && rc != MDB_NOTFOUND)
+			return g_fail(g, rc);
+	}
+	r = nonce_prune(l, g, op->now);
+	if (r < 0)
+		return r;
+	put_be64(vb, expiry);
+	v = mval(vb, 8);
+	rc = mdb_put(g->txn, l->nonces, &k, &v, 0);
+	if (!rc) {
+		put_be64(eb, expiry);
+		v = mval("", 0);
+		rc = mdb_put(g->txn, l->nonce_expiry, &ek, &v, 0);
+	}
+	if (rc)
+		return g_fail(g, rc);
+	if (op->now > g->max_time)
+		g->max_time = op->now;
+	return 0;
+}
+
+/* The message a checkpoint signs (ledger.h). */
+static int checkpoint_message(uint64_t seq, const uint8_t hash[LEDGER_HASH_LEN], uint64_t time,
+			      char *out, size_t size)
+{
+	char hex[HEX_LEN + 1];
+	int n;
+
+	hex_encode(hash, LEDGER_HASH_LEN, hex);
+	n = snprintf(out, size, "jit-ssh-ledger-checkpoint seq=%" PRIu64 " hash=%s time=%" PRIu64 "\n",
+		     seq, hex, time);
+	return n > 0 && (size_t)n < size ? n : -EINVAL;
+}
+
+#define CKPT_MSG_MAX 160
+
+/* Sign the head of @g as a checkpoint record at time @now and append it. */
+static int checkpoint_append(struct ledger *l, struct group *g, uint64_t now, uint64_t *ret_seq)
+{
+	_cleanup_free_ uint8_t *blob = NULL;
+	_cleanup_free_ uint8_t *buf = NULL;
+	_cleanup_free_ char *b64 = NULL;
+	_cleanup_free_ char *fp = NULL;
+	json_auto_t *rec = NULL;
+	char msg[CKPT_MSG_MAX], hex[HEX_LEN + 1];
+	size_t blob_len, len;
+	int n, r;
+
+	n = checkpoint_message(g->head.seq, g->head.hash, now, msg, sizeof msg);
+	if (n < 0)
+		return n;
+	if ((r = sig_sign(l->ckpt_signer, LEDGER_CHECKPOINT_NAMESPACE, (const uint8_t *)msg,
+			  (size_t)n, NULL, &blob, &blob_len)) < 0 ||
+	    (r = b64_encode(blob, blob_len, &b64)) < 0 ||
+	    (r = key_fingerprint(l->ckpt_signer->pub, &fp)) < 0)
+		return r;
+	if (strlen(fp) >= LEDGER_FINGERPRINT_MAX)
+		return JIT_E_TOO_LARGE;
+	hex_encode(g->head.hash, LEDGER_HASH_LEN, hex);
+	rec = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s}", "event", LEDGER_EVENT_CHECKPOINT, "time",
+			(json_int_t)now, "signed_seq", (json_int_t)g->head.seq, "signed_hash", hex,
+			"signer", fp, "signature", b64);
+	if (!rec)
+		return now > INT64_MAX ? -EINVAL : -ENOMEM;
+	r = record_encode(rec, true, &buf, &len);
+	if (r < 0)
+		return r;
+	r = env_put(l, g, buf, len, ret_seq);
+	if (r < 0)
+		return r;
+	g->ckpt = (struct ckpt_meta){.seq = *ret_seq, .time = now};
+	return 0;
+}
+
+static int op_checkpoint(struct ledger *l, struct group *g, struct op *op)
+{
+	if (!l->ckpt_signer)
+		return -EINVAL;
+	if (g->head.seq == 0)
+		return JIT_E_NOT_FOUND;
+	if (g->head.seq == g->ckpt.seq) {
+		op->seq = g->ckpt.seq;
+		return 0;
+	}
+	return checkpoint_append(l, g, op->now, &op->seq);
+}
+
+/* After a group's operations: a checkpoint when one is due. Its failure (e.g. of the
+ * signer) does not fail the group; the next group tries again. */
+static void checkpoint_if_due(struct ledger *l, struct group *g)
+{
+	uint64_t seq, since = g->head.seq - g->ckpt.seq;
+
+	if (!l->ckpt_signer || since == 0)
+		return;
+	if (since < l->ckpt_records &&
+	    (g->max_time < g->ckpt.time || g->max_time - g->ckpt.time < l->ckpt_sec))
+		return;
+	(void)checkpoint_append(l, g, g->max_time, &seq);
+}
+
+static int op_apply(struct ledger *l, struct group *g, struct op *op)
+{
+	switch (op->kind) {
+	case OP_APPEND:
+		if (op->time > g->max_time)
+			g->max_time = op->time;
+		return op_append(l, g, op);
+	case OP_ISSUE:
+		return op_issue(l, g, op);
+	case OP_NONCE:
+		return op_nonce(l, g, op);
+	case OP_CHECKPOINT:
+		return op_checkpoint(l, g, op);
+	}
+	return -EINVAL;
+}
+
+static int group_load(struct ledger *l, struct group *g)
+{
+	MDB_val v;
+	int r;
+
+	r = head_read(l, g->txn, true, &g->head);
+	if (r == 0)
+		r = ckpt_meta_read(l, g->txn, &g->ckpt);
+	if (r < 0)
+		return r;
+	r = meta_get(l, g->txn, "counter", 8, &v);
+	if (r == JIT_E_NOT_FOUND)
+		g->counter = 0;
+	else if (r == 0)
+		g->counter = get_be64(v.mv_data);
+	return r == JIT_E_NOT_FOUND ? 0 : r;
+}
+
+static int group_store(struct ledger *l, struct group *g, const struct group *before)
+{
+	uint8_t hb[HEAD_LEN], cb[8], kb[CKPT_META_LEN];
+	MDB_val k, v;
+	int rc = 0;
+
+	if (g->head.seq != before->head.seq) {
+		put_be64(hb, g->head.seq);
+		memcpy(hb + 8, g->head.hash, LEDGER_HASH_LEN);
+		k = mval("head", 4);
+		v = mval(hb, HEAD_LEN);
+		rc = mdb_put(g->txn, l->meta, &k, &v, 0);
+	}
+	if (!rc && g->counter != before->counter) {
+		put_be64(cb, g->counter);
+		k = mval("counter", 7);
+		v = mval(cb, 8);
+		rc = mdb_put(g->txn, l->meta, &k, &v, 0);
+	}
+	if (!rc && g->ckpt.seq != before->ckpt.seq) {
+		put_be64(kb, g->ckpt.seq);
+		put_be64(kb + 8, g->ckpt.time);
+		k = mval("checkpoint", 10);
+		v = mval(kb, CKPT_META_LEN);
+		rc = mdb_put(g->txn, l->meta, &k, &v, 0);
+	}
+	return rc ? g_fail(g, rc) : 0;
+}
+
+/*
+ * One attempt at a group. An operation that failed on its own gets its error; the others
+ * stay pending when the group fails. Returns 0 when committed, MDB_MAP_FULL when aborted
+ * for a full map (retry after growing), or the group's error.
+ */
+static int group_try(struct ledger *l, struct op **ops, size_t n)
+{
+	struct group g = {0}, before;
+	int r;
+
+	for (size_t i = 0; i < n; i++)
+		ops[i]->pending = true;
+	r = txn_begin(l, true, &g.txn);
+	if (r < 0)
+		return r;
+	r = group_load(l, &g);
+	before = g;
+	for (size_t i = 0; r == 0 && i < n && !g.mdb_rc; i++) {
+		ops[i]->result = op_apply(l, &g, ops[i]);
+		ops[i]->pending = g.mdb_rc != 0;
+	}
+	if (r == 0 && !g.mdb_rc)
+		checkpoint_if_due(l, &g);
+	if (r == 0 && !g.mdb_rc)
+		(void)group_store(l, &g, &before);
+	if (r == 0 && !g.mdb_rc)
+		g.mdb_rc = mdb_txn_commit(g.txn);
+	else
+		mdb_txn_abort(g.txn);
+	pthread_rwlock_unlock(&l->map_lock);
+	if (r < 0)
+		return r;
+	if (g.mdb_rc == MDB_MAP_FULL)
+		return MDB_MAP_FULL;
+	if (g.mdb_rc == MDB_CORRUPTED)
+		return JIT_E_LEDGER_CORRUPT;
+	return ledger_mdb_err(g.mdb_rc);
+}
+
+/* Grow the map by one step; JIT_E_LEDGER_FULL at the maximum. */
+static int map_grow(struct ledger *l)
+{
+	MDB_envinfo info;
+	uint64_t size;
+	int rc;
+
+	if (mdb_env_info(l->env, &info) != 0)
+		return JIT_E_LEDGER;
+	if ((uint64_t)info.me_mapsize >= l->map_max)
+		return JIT_E_LEDGER_FULL;
+	size = l->map_max - info.me_mapsize < l->grow_step ? l->map_max
+							   : info.me_mapsize + l->grow_step;
+	if (map_lock_write(l) < 0)
+		return JIT_E_LEDGER;
+	rc = mdb_env_set_mapsize(l->env, (size_t)size);
+	pthread_rwlock_unlock(&l->map_lock);
+	return rc ? ledger_mdb_err(rc) : 0;
+}
+
+static void group_run(struct ledger *l, struct op **ops, size_t n)
+{
+	int r;
+
+	while ((r = group_try(l, ops, n)) == MDB_MAP_FULL) {
+		r = map_grow(l);
+		if (r < 0)
+			break;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (ops[i]->pending || r < 0)
+			ops[i]->result = ops[i]->pending || ops[i]->result == 0 ? r : ops[i]->result;
+}
+
+/* Queue @op and return once it is committed (or failed): see the top of this file. */
+static int submit(struct ledger *l, struct op *op)
+{
+	struct op *batch[LEDGER_GROUP_MAX];
+
+	op->next = NULL;
+	op->done = false;
+	pthread_mutex_lock(&l->mu);
+	*l->tail = op;
+	l->tail = &op->next;
+	while (!op->done) {
+		size_t n = 0;
+
+		if (l->committing) {
+			pthread_cond_wait(&l->cond, &l->mu);
+			continue;
+		}
+		l->committing = true;
+		while (l->queue && n < l->group_max) {
+			batch[n++] = l->queue;
+			l->queue = l->queue->next;
+		}
+		if (!l->queue)
+			l->tail = &l->queue;
+		pthread_mutex_unlock(&l->mu);
+		group_run(l, batch, n);
+		pthread_mutex_lock(&l->mu);
+		for (size_t i = 0; i < n; i++)
+			batch[i]->done = true;
+		l->committing = false;
+		pthread_cond_broadcast(&l->cond);
+	}
+	pthread_mutex_unlock(&l->mu);
+	return op->result;
+}
+
+int ledger_append(struct ledger *l, const json_t *record, uint64_t *ret_seq)
+{
+	_cleanup_free_ uint8_t *buf = NULL;
+	struct op op = {.kind = OP_APPEND};
+	int r;
+
+	if (!l || !record)
+		return -EINVAL;
+	if (l->read_only)
+		return -EROFS;
+	/* Encoded in the caller's thread, before taking a place in the queue. */
+	r = record_encode(record, false, &buf, &op.env_len);
+	if (r < 0)
+		return r;
+	op.env = buf;
+	op.time = env_time(buf, op.env_len);
+	r = submit(l, &op);
+	if (r < 0)
+		return r;
+	if (ret_seq)
+		*ret_seq = op.seq;
+	return 0;
+}
+
+int ledger_issue(struct ledger *l, ledger_issue_fn fn, void *ctx, uint64_t *ret_serial,
+		 uint64_t *ret_seq)
+{
+	struct op op = {.kind = OP_ISSUE, .fn = fn, .ctx = ctx};
+	int r;
+
+	if (!l || !fn)
+		return -EINVAL;
+	if (l->read_only)
+		return -EROFS;
+	r = submit(l, &op);
+	if (r != 0)
+		return r;
+	if (ret_serial)
+		*ret_serial = op.serial;
+	if (ret_seq)
+		*ret_seq = op.seq;
 	return 0;
 }
 
 int ledger_nonce_claim(struct ledger *l, const char *nonce, uint64_t now, uint64_t keep_sec)
 {
-	_cleanup_(txn_abortp) MDB_txn *txn = NULL;
-	uint8_t eb[8 + LEDGER_NONCE_MAX], vb[8];
-	uint64_t expiry = keep_sec > UINT64_MAX - now ? UINT64_MAX : now + keep_sec;
+	struct op op = {.kind = OP_NONCE, .nonce = nonce, .now = now, .keep_sec = keep_sec};
 	size_t n;
-	MDB_val k, v, ek;
-	int r, rc;
 
 	if (!l || !nonce)
 		return -EINVAL;
@@ -658,340 +1341,825 @@ int ledger_nonce_claim(struct ledger *l, const char *nonce, uint64_t now, uint64
 		return -EINVAL;
 	if (l->read_only)
 		return -EROFS;
-	r = ledger_txn_begin(l, true, &txn);
-	if (r < 0)
-		return r;
-	r = nonce_prune(l, txn, now);
-	if (r < 0)
-		return r;
-
-	k = mval(nonce, n);
-	memcpy(eb + 8, nonce, n);
-	ek = mval(eb, 8 + n);
-	rc = mdb_get(txn, l->nonces, &k, &v);
-	if (rc == 0) {
-		if (v.mv_size != 8)
-			return JIT_E_LEDGER_CORRUPT;
-		if (get_be64(v.mv_data) > now)
-			return JIT_E_REPLAY;
-		put_be64(eb, get_be64(v.mv_data)); /* expired, not yet pruned: drop it now */
-		rc = mdb_del(txn, l->nonce_expiry, &ek, NULL);
-	}
-	if (rc && rc != MDB_NOTFOUND)
-		return ledger_mdb_err(rc);
-
-	put_be64(vb, expiry);
-	v = mval(vb, 8);
-	rc = mdb_put(txn, l->nonces, &k, &v, 0);
-	if (!rc) {
-		put_be64(eb, expiry);
-		v = mval("", 0);
-		rc = mdb_put(txn, l->nonce_expiry, &ek, &v, 0);
-	}
-	if (rc)
-		return ledger_mdb_err(rc);
-	return ledger_txn_commit(TAKE_PTR(txn));
+	return submit(l, &op);
 }
 
-/* Record @seq, parsed (new); JIT_E_LEDGER_CORRUPT when it is missing. */
-static int record_get(struct ledger *l, MDB_txn *txn, uint64_t seq, json_t **ret)
+int ledger_checkpoint(struct ledger *l, uint64_t now, uint64_t *ret_seq)
 {
-	uint8_t kb[8] = { 0 };
+	struct op op = {.kind = OP_CHECKPOINT, .now = now};
+	int r;
+
+	if (!l)
+		return -EINVAL;
+	if (l->read_only)
+		return -EROFS;
+	if (!l->ckpt_signer || now > INT64_MAX)
+		return -EINVAL;
+	r = submit(l, &op);
+	if (r < 0)
+		return r;
+	if (ret_seq)
+		*ret_seq = op.seq;
+	return 0;
+}
+
+/* ---- reading ---- */
+
+struct query {
+	struct ledger *l;
+	MDB_txn *txn;
+	struct {
+		unsigned id;
+		MDB_val key;
+		uint8_t buf[8];
+	} eq[F_LAST];
+	size_t n_eq;
+	bool timed;
+	uint64_t since, until; /* until 0 = none */
+	uint64_t limit, emitted;
+	bool reverse, done;
+	ledger_record_fn fn;
+	void *ctx;
+};
+
+/* Visit one candidate record @v at @seq that index @via (0 = none) named. */
+static int query_visit(struct query *q, const MDB_val *v, uint64_t seq, unsigned via)
+{
+	json_auto_t *rec = NULL;
+	struct env e;
+	MDB_val tv;
+	uint64_t t;
+	int r;
+
+	if (env_parse(v->mv_data, v->mv_size, &e) || e.seq != seq)
+		return JIT_E_FORMAT;
+	for (size_t i = 0; i < q->n_eq; i++)
+		if (!env_key_is(&e, q->eq[i].id, &q->eq[i].key))
+			return q->eq[i].id == via ? JIT_E_LEDGER_CORRUPT : 0;
+	if (q->timed) {
+		if (!env_key(&e, F_TIME, &tv))
+			return JIT_E_FORMAT;
+		t = get_be64(tv.mv_data);
+		if (t < q->since || (q->until && t >= q->until))
+			return via == F_TIME ? JIT_E_LEDGER_CORRUPT : 0;
+	}
+	r = env_view(&e, &rec);
+	if (r < 0)
+		return r;
+	r = q->fn(q->ctx, rec);
+	if (r != 0)
+		return r;
+	if (q->limit && ++q->emitted >= q->limit)
+		q->done = true;
+	return 0;
+}
+
+static int query_seq(struct query *q, uint64_t seq, unsigned via)
+{
+	uint8_t kb[8] = {0};
 	MDB_val k = mval(kb, 8), v;
-	json_t *rec;
 	int rc;
 
 	put_be64(kb, seq);
-	rc = mdb_get(txn, l->records, &k, &v);
+	rc = mdb_get(q->txn, q->l->records, &k, &v);
 	if (rc == MDB_NOTFOUND)
 		return JIT_E_LEDGER_CORRUPT;
 	if (rc)
 		return ledger_mdb_err(rc);
-	rec = record_parse(&v);
-	if (!rec)
-		return JIT_E_FORMAT;
-	*ret = rec;
-	return 0;
+	return query_visit(q, &v, seq, via);
+}
+
+/* Every record from @from_seq (or down from the last one), no index. */
+static int query_scan(struct query *q, uint64_t from_seq)
+{
+	_cleanup_(cursor_closep) MDB_cursor *c = NULL;
+	uint8_t kb[8] = {0};
+	MDB_val k = mval(kb, 8), v;
+	MDB_cursor_op first = q->reverse ? MDB_LAST : MDB_SET_RANGE;
+	MDB_cursor_op next = q->reverse ? MDB_PREV : MDB_NEXT;
+	int r, rc;
+
+	rc = mdb_cursor_open(q->txn, q->l->records, &c);
+	if (rc)
+		return ledger_mdb_err(rc);
+	put_be64(kb, from_seq);
+	for (rc = mdb_cursor_get(c, &k, &v, first); rc == 0 && !q->done;
+	     rc = mdb_cursor_get(c, &k, &v, next)) {
+		if (k.mv_size != 8)
+			return JIT_E_LEDGER_CORRUPT;
+		r = query_visit(q, &v, get_be64(k.mv_data), 0);
+		if (r != 0)
+			return r;
+	}
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : ledger_mdb_err(rc);
+}
+
+/* The seqs of equality condition @i, in (reverse) seq order. */
+static int query_index(struct query *q, size_t i)
+{
+	_cleanup_(cursor_closep) MDB_cursor *c = NULL;
+	MDB_val k = q->eq[i].key, v;
+	MDB_cursor_op next = q->reverse ? MDB_PREV_DUP : MDB_NEXT_DUP;
+	int r, rc;
+
+	rc = mdb_cursor_open(q->txn, q->l->idx[q->eq[i].id], &c);
+	if (rc)
+		return ledger_mdb_err(rc);
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
+	if (rc == 0 && q->reverse)
+		rc = mdb_cursor_get(c, &k, &v, MDB_LAST_DUP);
+	for (; rc == 0 && !q->done; rc = mdb_cursor_get(c, &k, &v, next)) {
+		if (v.mv_size != 8)
+			return JIT_E_LEDGER_CORRUPT;
+		r = query_seq(q, get_be64(v.mv_data), q->eq[i].id);
+		if (r != 0)
+			return r;
+	}
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : ledger_mdb_err(rc);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The seqs of the time range, sorted (new array in @ret), unless there are more than @cap:
+ * then 0 with *@ret NULL.
+ */
+static int time_range(struct query *q, uint64_t cap, uint64_t **ret, size_t *ret_n)
+{
+	_cleanup_(cursor_closep) MDB_cursor *c = NULL;
+	_cleanup_free_ uint64_t *seqs = NULL;
+	size_t n = 0, size = 0;
+	uint8_t kb[8] = {0};
+	MDB_val k = mval(kb, 8), v;
+	int rc;
+
+	*ret = NULL;
+	rc = mdb_cursor_open(q->txn, q->l->idx[F_TIME], &c);
+	if (rc)
+		return ledger_mdb_err(rc);
+	put_be64(kb, q->since);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 8 || v.mv_size != 8)
+			return JIT_E_LEDGER_CORRUPT;
+		if (q->until && get_be64(k.mv_data) >= q->until)
+			break;
+		if (n >= cap)
+			return 0;
+		if (n == size) {
+			uint64_t *p = reallocarray(seqs, size = size ? 2 * size : 256, sizeof *p);
+
+			if (!p)
+				return -ENOMEM;
+			seqs = p;
+		}
+		seqs[n++] = get_be64(v.mv_data);
+	}
+	if (rc && rc != MDB_NOTFOUND)
+		return ledger_mdb_err(rc);
+	qsort(seqs, n, sizeof *seqs, cmp_u64);
+	*ret = TAKE_PTR(seqs);
+	*ret_n = n;
+	if (!*ret)
+		*ret = calloc(1, sizeof **ret);
+	return *ret ? 0 : -ENOMEM;
+}
+
+/* Run @q: the smallest equality index drives, or the time range if it is smaller. */
+static int query_run(struct query *q)
+{
+	_cleanup_free_ uint64_t *seqs = NULL;
+	uint64_t best_n = UINT64_MAX;
+	size_t best = SIZE_MAX, n = 0;
+	int r, rc;
+
+	for (size_t i = 0; i < q->n_eq; i++) {
+		_cleanup_(cursor_closep) MDB_cursor *c = NULL;
+		MDB_val k = q->eq[i].key, v;
+		size_t count;
+
+		rc = mdb_cursor_open(q->txn, q->l->idx[q->eq[i].id], &c);
+		if (!rc)
+			rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
+		if (rc == MDB_NOTFOUND)
+			return 0; /* no record has this value */
+		if (!rc)
+			rc = mdb_cursor_count(c, &count);
+		if (rc)
+			return ledger_mdb_err(rc);
+		if (count < best_n) {
+			best_n = count;
+			best = i;
+		}
+	}
+	if (q->timed) {
+		r = time_range(q, best_n, &seqs, &n);
+		if (r < 0)
+			return r;
+	}
+	if (seqs) {
+		for (size_t i = 0; i < n && !q->done; i++) {
+			r = query_seq(q, seqs[q->reverse ? n - 1 - i : i], F_TIME);
+			if (r != 0)
+				return r;
+		}
+		return 0;
+	}
+	if (best != SIZE_MAX)
+		return query_index(q, best);
+	return query_scan(q, 1);
+}
+
+/* Add an equality condition; false when no stored value can match it. */
+static bool query_eq_string(struct query *q, unsigned id, const char *s)
+{
+	size_t n;
+
+	if (!s)
+		return true;
+	n = strnlen(s, fields[id].max + 1);
+	if (n == 0 || n > fields[id].max)
+		return false;
+	q->eq[q->n_eq].id = id;
+	q->eq[q->n_eq++].key = mval(s, n);
+	return true;
+}
+
+static int query_prepare(struct query *q, const struct ledger_filter *f)
+{
+	static const struct ledger_filter all = {0};
+
+	if (!f)
+		f = &all;
+	q->limit = f->limit;
+	q->reverse = f->newest_first;
+	q->since = f->since;
+	q->until = f->until;
+	q->timed = f->since || f->until;
+	if (f->until && f->until <= f->since)
+		return 0;
+	if (!query_eq_string(q, F_USER, f->user) || !query_eq_string(q, F_HOST, f->host) ||
+	    !query_eq_string(q, F_LOGIN, f->login) ||
+	    !query_eq_string(q, F_REQUEST, f->request_id) ||
+	    !query_eq_string(q, F_EVENT, f->event))
+		return 0;
+	if (f->serial) {
+		if (f->serial > INT64_MAX)
+			return 0;
+		put_be64(q->eq[q->n_eq].buf, f->serial);
+		q->eq[q->n_eq].id = F_SERIAL;
+		q->eq[q->n_eq].key = mval(q->eq[q->n_eq].buf, 8);
+		q->n_eq++;
+	}
+	return 1;
+}
+
+int ledger_query(struct ledger *l, const struct ledger_filter *f, ledger_record_fn fn,
+		 void *ctx)
+{
+	_cleanup_(rtxn_end) struct rtxn t = {0};
+	struct query q = {.l = l, .fn = fn, .ctx = ctx};
+	int r;
+
+	if (!l || !fn)
+		return -EINVAL;
+	r = query_prepare(&q, f);
+	if (r <= 0)
+		return r;
+	r = rtxn_begin(l, &t);
+	if (r < 0)
+		return r;
+	q.txn = t.txn;
+	return query_run(&q);
 }
 
 int ledger_foreach(struct ledger *l, uint64_t from_seq, ledger_record_fn fn, void *ctx)
 {
-	_cleanup_(txn_abortp) MDB_txn *txn = NULL;
-	_cleanup_(cursor_closep) MDB_cursor *c = NULL;
-	uint8_t kb[8] = { 0 };
-	MDB_val k = mval(kb, 8), v;
-	int r, rc;
+	_cleanup_(rtxn_end) struct rtxn t = {0};
+	struct query q = {.l = l, .fn = fn, .ctx = ctx};
+	int r;
 
 	if (!l || !fn)
 		return -EINVAL;
-	r = ledger_txn_begin(l, false, &txn);
+	r = rtxn_begin(l, &t);
 	if (r < 0)
 		return r;
-	rc = mdb_cursor_open(txn, l->records, &c);
-	if (rc)
-		return ledger_mdb_err(rc);
-	put_be64(kb, from_seq);
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		json_auto_t *rec = record_parse(&v);
-
-		if (!rec)
-			return JIT_E_FORMAT;
-		r = fn(ctx, rec);
-		if (r != 0)
-			return r;
-	}
-	return rc == MDB_NOTFOUND ? 0 : ledger_mdb_err(rc);
+	q.txn = t.txn;
+	return query_scan(&q, from_seq);
 }
 
-/* The records an index lists under @key, each checked to carry @field = @want. */
-static int index_events(struct ledger *l, MDB_dbi dbi, MDB_val key, const char *field,
-			const json_t *want, json_t **ret)
+static int collect(void *ctx, const json_t *rec)
 {
-	_cleanup_(txn_abortp) MDB_txn *txn = NULL;
-	_cleanup_(cursor_closep) MDB_cursor *c = NULL;
-	json_auto_t *events = json_array();
-	MDB_val v;
-	int r, rc;
+	return json_array_append(ctx, (json_t *)rec) < 0 ? -ENOMEM : 0;
+}
 
-	if (!events || !want)
+static int events(struct ledger *l, const struct ledger_filter *f, json_t **ret)
+{
+	json_auto_t *all = json_array();
+	int r;
+
+	if (!all)
 		return -ENOMEM;
-	r = ledger_txn_begin(l, false, &txn);
-	if (r < 0)
+	r = ledger_query(l, f, collect, all);
+	if (r != 0)
 		return r;
-	rc = mdb_cursor_open(txn, dbi, &c);
-	if (rc)
-		return ledger_mdb_err(rc);
-	for (rc = mdb_cursor_get(c, &key, &v, MDB_SET); rc == 0;
-	     rc = mdb_cursor_get(c, &key, &v, MDB_NEXT_DUP)) {
-		json_t *rec;
-
-		if (v.mv_size != 8)
-			return JIT_E_LEDGER_CORRUPT;
-		r = record_get(l, txn, get_be64(v.mv_data), &rec);
-		if (r < 0)
-			return r;
-		if (!json_equal(json_object_get(rec, field), want)) {
-			json_decref(rec);
-			return JIT_E_LEDGER_CORRUPT;
-		}
-		if (json_array_append_new(events, rec) < 0)
-			return -ENOMEM;
-	}
-	if (rc != MDB_NOTFOUND)
-		return ledger_mdb_err(rc);
-	if (json_array_size(events) == 0)
+	if (json_array_size(all) == 0)
 		return JIT_E_NOT_FOUND;
-	*ret = TAKE_PTR(events);
+	*ret = TAKE_PTR(all);
 	return 0;
 }
 
 int ledger_request_events(struct ledger *l, const char *request_id, json_t **ret)
 {
-	json_auto_t *want = NULL;
-	size_t n;
+	struct ledger_filter f = {.request_id = request_id};
 
 	if (!l || !request_id || !ret)
 		return -EINVAL;
-	n = strnlen(request_id, LEDGER_REQUEST_ID_MAX + 1);
-	if (n == 0 || n > LEDGER_REQUEST_ID_MAX)
-		return JIT_E_NOT_FOUND;
-	want = json_stringn(request_id, n);
-	if (!want)
-		return JIT_E_NOT_FOUND; /* not UTF-8: never stored */
-	return index_events(l, l->by_request, mval(request_id, n), "request_id", want, ret);
+	return events(l, &f, ret);
 }
 
 int ledger_serial_events(struct ledger *l, uint64_t serial, json_t **ret)
 {
-	json_auto_t *want = NULL;
-	uint8_t kb[8] = { 0 };
+	struct ledger_filter f = {.serial = serial};
 
 	if (!l || !ret)
 		return -EINVAL;
-	if (serial == 0 || serial > INT64_MAX)
+	if (serial == 0)
 		return JIT_E_NOT_FOUND;
-	want = json_integer((json_int_t)serial);
-	put_be64(kb, serial);
-	return index_events(l, l->by_serial, mval(kb, 8), "serial", want, ret);
+	return events(l, &f, ret);
 }
 
 int ledger_count(struct ledger *l, uint64_t *ret_count)
 {
-	_cleanup_(txn_abortp) MDB_txn *txn = NULL;
+	_cleanup_(rtxn_end) struct rtxn t = {0};
 	MDB_stat st;
 	int r, rc;
 
 	if (!l || !ret_count)
 		return -EINVAL;
-	r = ledger_txn_begin(l, false, &txn);
+	r = rtxn_begin(l, &t);
 	if (r < 0)
 		return r;
-	rc = mdb_stat(txn, l->records, &st);
+	rc = mdb_stat(t.txn, l->records, &st);
 	if (rc)
 		return ledger_mdb_err(rc);
 	*ret_count = st.ms_entries;
 	return 0;
 }
 
-/* Does index @c hold (@key, @seq)? */
-static int index_has(MDB_cursor *c, MDB_val key, uint64_t seq)
+int ledger_head(struct ledger *l, uint64_t *ret_seq, uint8_t ret_hash[LEDGER_HASH_LEN])
 {
-	uint8_t sb[8] = { 0 };
-	MDB_val v = mval(sb, 8);
-	int rc;
-
-	put_be64(sb, seq);
-	rc = mdb_cursor_get(c, &key, &v, MDB_GET_BOTH);
-	if (rc == MDB_NOTFOUND)
-		return JIT_E_LEDGER_CORRUPT;
-	return ledger_mdb_err(rc);
-}
-
-/* The index entries of record @rec at @seq exist; counts them in @n_req / @n_ser. */
-static int record_indexed(MDB_cursor *by_request, MDB_cursor *by_serial, const json_t *rec,
-			  uint64_t seq, size_t *n_req, size_t *n_ser, const char **ret_why)
-{
-	const json_t *f;
-	uint8_t sb[8] = { 0 };
+	_cleanup_(rtxn_end) struct rtxn t = {0};
+	struct ledger_head h;
 	int r;
 
-	f = json_object_get(rec, "request_id");
-	if (f) {
-		r = json_is_string(f)
-			    ? index_has(by_request,
-					mval(json_string_value(f), json_string_length(f)), seq)
-			    : JIT_E_LEDGER_CORRUPT;
-		if (r < 0) {
-			*ret_why = "the record is missing from the request index";
-			return r;
-		}
-		(*n_req)++;
-	}
-	f = json_object_get(rec, "serial");
-	if (f) {
-		put_be64(sb, (uint64_t)json_integer_value(f));
-		r = json_is_integer(f) ? index_has(by_serial, mval(sb, 8), seq)
-				       : JIT_E_LEDGER_CORRUPT;
-		if (r < 0) {
-			*ret_why = "the record is missing from the serial index";
-			return r;
-		}
-		(*n_ser)++;
-	}
+	if (!l || !ret_seq)
+		return -EINVAL;
+	r = rtxn_begin(l, &t);
+	if (r < 0)
+		return r;
+	r = head_read(l, t.txn, false, &h);
+	if (r < 0)
+		return r;
+	*ret_seq = h.seq;
+	if (ret_hash)
+		memcpy(ret_hash, h.hash, LEDGER_HASH_LEN);
 	return 0;
 }
 
-static int verify_fail(char **ret_error, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/*
+ * Decode checkpoint record @rec found at @seq into @ret, with its signature (borrowed from
+ * @rec); NULL, or why it is malformed.
+ */
+static const char *checkpoint_decode(const json_t *rec, uint64_t seq,
+				     struct ledger_checkpoint *ret, const char **ret_sig)
+{
+	const json_t *hs = json_object_get(rec, "signed_hash");
+	const json_t *ss = json_object_get(rec, "signed_seq");
+	const json_t *tm = json_object_get(rec, "time");
+	const json_t *fp = json_object_get(rec, "signer");
+	const json_t *sg = json_object_get(rec, "signature");
 
-static int verify_fail(char **ret_error, const char *fmt, ...)
+	*ret = (struct ledger_checkpoint){.seq = seq};
+	if (!json_is_integer(ss) || json_integer_value(ss) < 0 || !json_is_integer(tm) ||
+	    json_integer_value(tm) < 0 || !json_is_string(hs) ||
+	    !hash_decode(json_string_value(hs), json_string_length(hs), ret->signed_hash) ||
+	    !json_is_string(fp) || json_string_length(fp) >= LEDGER_FINGERPRINT_MAX ||
+	    !json_is_string(sg))
+		return "the checkpoint record is malformed";
+	ret->signed_seq = (uint64_t)json_integer_value(ss);
+	ret->time = (uint64_t)json_integer_value(tm);
+	memcpy(ret->signer, json_string_value(fp), json_string_length(fp) + 1);
+	*ret_sig = json_string_value(sg);
+	return NULL;
+}
+
+int ledger_last_checkpoint(struct ledger *l, struct ledger_checkpoint *ret)
+{
+	_cleanup_(rtxn_end) struct rtxn t = {0};
+	json_auto_t *rec = NULL;
+	struct ledger_checkpoint c;
+	struct ckpt_meta m;
+	const char *sig;
+	struct env e;
+	int r;
+
+	if (!l || !ret)
+		return -EINVAL;
+	r = rtxn_begin(l, &t);
+	if (r < 0)
+		return r;
+	r = ckpt_meta_read(l, t.txn, &m);
+	if (r < 0)
+		return r;
+	if (m.seq == 0)
+		return JIT_E_NOT_FOUND;
+	r = record_get(l, t.txn, m.seq, &e);
+	if (r < 0)
+		return r;
+	r = env_view(&e, &rec);
+	if (r < 0)
+		return r;
+	if (!json_is_string(json_object_get(rec, "event")) ||
+	    strcmp(json_string_value(json_object_get(rec, "event")), LEDGER_EVENT_CHECKPOINT) != 0)
+		return JIT_E_LEDGER_CORRUPT;
+	if (checkpoint_decode(rec, m.seq, &c, &sig))
+		return JIT_E_FORMAT;
+	*ret = c;
+	return 0;
+}
+
+/* ---- verify ---- */
+
+struct verify {
+	struct ledger *l;
+	MDB_txn *txn;
+	const struct key *const *trusted;
+	size_t n_trusted;
+	/* The key sections of all records, copied during the walk so that the index check
+	 * reads compact memory, not the whole map: keys_len (2, BE) || keys, at key_at[seq]. */
+	uint8_t *keys;
+	size_t keys_used, keys_size;
+	size_t *key_at;
+	uint64_t counts[F_LAST + 1];
+	struct ledger_verify_result res;
+};
+
+static int verify_fail(struct verify *v, uint64_t seq, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int verify_fail(struct verify *v, uint64_t seq, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
+	int n = 0;
 
-	if (!ret_error)
-		return JIT_E_LEDGER_CORRUPT;
+	v->res.bad_seq = seq;
+	if (seq)
+		n = snprintf(v->res.error, sizeof v->res.error, "seq %" PRIu64 ": ", seq);
 	va_start(ap, fmt);
-	n = vasprintf(ret_error, fmt, ap);
+	vsnprintf(v->res.error + n, sizeof v->res.error - (size_t)n, fmt, ap);
 	va_end(ap);
-	if (n < 0) {
-		*ret_error = NULL;
-		return -ENOMEM;
-	}
 	return JIT_E_LEDGER_CORRUPT;
+}
+
+static bool key_trusted(const struct verify *v, const struct key *k)
+{
+	for (size_t i = 0; i < v->n_trusted; i++)
+		if (key_equal_public(k, v->trusted[i]))
+			return true;
+	return v->n_trusted == 0;
+}
+
+/* Checkpoint record @e: its signature over the hash of the record before it. */
+static int verify_checkpoint(struct verify *v, const struct env *e)
+{
+	json_auto_t *rec = json_loadb((const char *)e->json, e->json_len, LOAD_FLAGS, NULL);
+	_cleanup_(key_freep) struct key *signer = NULL;
+	_cleanup_free_ uint8_t *blob = NULL;
+	_cleanup_free_ char *fp = NULL;
+	struct ledger_checkpoint c;
+	char msg[CKPT_MSG_MAX];
+	const char *why, *sig;
+	size_t blob_len;
+	int n, r;
+
+	why = rec ? checkpoint_decode(rec, e->seq, &c, &sig) : "the checkpoint record is not JSON";
+	if (why)
+		return verify_fail(v, e->seq, "%s", why);
+	if (c.signed_seq + 1 != e->seq)
+		return verify_fail(v, e->seq,
+				   "the checkpoint signs seq %" PRIu64 ", not the record before it",
+				   c.signed_seq);
+	if (memcmp(c.signed_hash, e->prev, LEDGER_HASH_LEN) != 0)
+		return verify_fail(v, e->seq,
+				   "the checkpoint signs a hash that is not record %" PRIu64 "'s",
+				   c.signed_seq);
+	n = checkpoint_message(c.signed_seq, c.signed_hash, c.time, msg, sizeof msg);
+	if (n < 0)
+		return verify_fail(v, e->seq, "the checkpoint record is malformed");
+	r = b64_decode(sig, strlen(sig), &blob, &blob_len);
+	if (r == 0)
+		r = sig_verify(blob, blob_len, LEDGER_CHECKPOINT_NAMESPACE, (const uint8_t *)msg,
+			       (size_t)n, &signer);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return verify_fail(v, e->seq, "the checkpoint's signature does not verify (%s)",
+				   jit_strerror(r));
+	r = key_fingerprint(signer, &fp);
+	if (r < 0)
+		return r;
+	if (!key_trusted(v, signer))
+		return verify_fail(v, e->seq, "the checkpoint is signed by an untrusted key %s",
+				   fp);
+	if (strcmp(fp, c.signer) != 0)
+		return verify_fail(v, e->seq, "the checkpoint's \"signer\" does not name its key");
+	v->res.checkpoints++;
+	v->res.last_checkpoint = c;
+	return 0;
+}
+
+static int keys_keep(struct verify *v, uint64_t seq, const struct env *e)
+{
+	size_t n = 2 + e->keys_len;
+
+	if (v->keys_size - v->keys_used < n) {
+		size_t size = v->keys_size ? 2 * v->keys_size : 1u << 20;
+		uint8_t *p = realloc(v->keys, size);
+
+		if (!p)
+			return -ENOMEM;
+		v->keys = p;
+		v->keys_size = size;
+	}
+	memcpy(v->keys + v->keys_used, e->start + OFF_KEYS_LEN, n);
+	v->key_at[seq] = v->keys_used;
+	v->keys_used += n;
+	return 0;
+}
+
+static void keys_of(const struct verify *v, uint64_t seq, struct env *e)
+{
+	const uint8_t *p = v->keys + v->key_at[seq];
+
+	e->keys_len = (size_t)p[0] << 8 | p[1];
+	e->keys = p + 2;
+}
+
+/* Every record in order: layout, seq, hash, link, checkpoints. */
+static int verify_chain(struct verify *v)
+{
+	_cleanup_(cursor_closep) MDB_cursor *c = NULL;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint8_t prev[LEDGER_HASH_LEN] = {0}, hash[LEDGER_HASH_LEN];
+	MDB_val k, val, ev;
+	uint64_t expect = 1, seq;
+	const char *why;
+	struct env e;
+	int r = 0, rc;
+
+	if (!ctx)
+		return -ENOMEM;
+	rc = mdb_cursor_open(v->txn, v->l->records, &c);
+	if (rc) {
+		EVP_MD_CTX_free(ctx);
+		return ledger_mdb_err(rc);
+	}
+	for (rc = mdb_cursor_get(c, &k, &val, MDB_FIRST); rc == 0 && r == 0;
+	     rc = mdb_cursor_get(c, &k, &val, MDB_NEXT), expect++) {
+		seq = k.mv_size == 8 ? get_be64(k.mv_data) : 0;
+		if (seq != expect) {
+			r = seq > expect ? verify_fail(v, expect,
+						       "missing (the next record is seq %" PRIu64
+						       ")",
+						       seq)
+					 : verify_fail(v, expect, "a record has a malformed key");
+			break;
+		}
+		if ((why = env_parse(val.mv_data, val.mv_size, &e))) {
+			r = verify_fail(v, seq, "the record is malformed: %s", why);
+			break;
+		}
+		if (e.seq != seq) {
+			r = verify_fail(v, seq,
+					"the record says it is seq %" PRIu64
+					" (moved from its position)",
+					e.seq);
+			break;
+		}
+		r = env_hash(ctx, v->l->sha256, e.start, e.len, hash);
+		if (r < 0)
+			break;
+		if (memcmp(hash, e.hash, LEDGER_HASH_LEN) != 0)
+			r = verify_fail(v, seq, "the record's contents do not match its hash");
+		else if (memcmp(prev, e.prev, LEDGER_HASH_LEN) != 0)
+			r = verify_fail(v, seq,
+					"the record's prev is not the hash of the record before it");
+		else if (env_key(&e, F_EVENT, &ev) && ev.mv_size == strlen(LEDGER_EVENT_CHECKPOINT) &&
+			 memcmp(ev.mv_data, LEDGER_EVENT_CHECKPOINT, ev.mv_size) == 0)
+			r = verify_checkpoint(v, &e);
+		if (r < 0)
+			break;
+		for (unsigned id = 1; id <= F_LAST; id++)
+			if (env_key(&e, id, &ev))
+				v->counts[id]++;
+		r = keys_keep(v, seq, &e);
+		if (r < 0)
+			break;
+		memcpy(prev, hash, LEDGER_HASH_LEN);
+		v->res.records = seq;
+		memcpy(v->res.head_hash, hash, LEDGER_HASH_LEN);
+	}
+	EVP_MD_CTX_free(ctx);
+	if (r < 0)
+		return r;
+	return rc == MDB_NOTFOUND ? 0 : ledger_mdb_err(rc);
+}
+
+/* The stored head and last-checkpoint pointer agree with the chain. */
+static int verify_meta(struct verify *v)
+{
+	struct ledger_head head;
+	struct ckpt_meta m;
+	uint64_t last = v->res.records;
+	int r;
+
+	r = head_read(v->l, v->txn, false, &head);
+	if (r == JIT_E_LEDGER_CORRUPT)
+		return verify_fail(v, last + 1, "the ledger head is malformed");
+	if (r < 0)
+		return r;
+	if (head.seq > last)
+		return verify_fail(v, last + 1,
+				   "missing (the ledger head names seq %" PRIu64
+				   " but the last record is seq %" PRIu64 ")",
+				   head.seq, last);
+	if (head.seq < last)
+		return verify_fail(v, head.seq + 1,
+				   "the record follows the ledger head (seq %" PRIu64 ")",
+				   head.seq);
+	if (last > 0 && memcmp(head.hash, v->res.head_hash, LEDGER_HASH_LEN) != 0)
+		return verify_fail(v, last, "the record's hash differs from the ledger head's");
+	r = ckpt_meta_read(v->l, v->txn, &m);
+	if (r == JIT_E_LEDGER_CORRUPT)
+		return verify_fail(v, 0, "the last-checkpoint pointer is malformed");
+	if (r < 0)
+		return r;
+	if (m.seq != v->res.last_checkpoint.seq)
+		return verify_fail(v, m.seq ? m.seq : v->res.last_checkpoint.seq,
+				   "the last checkpoint should be seq %" PRIu64
+				   ", the ledger's pointer names seq %" PRIu64,
+				   v->res.last_checkpoint.seq, m.seq);
+	return 0;
+}
+
+/* Index @id holds exactly the records' key entries @id (see docs/ledger.md). */
+static int verify_index(struct verify *v, unsigned id)
+{
+	_cleanup_(cursor_closep) MDB_cursor *c = NULL;
+	const char *name = fields[id].name;
+	uint64_t last = v->res.records, seq;
+	uint8_t sb[8] = {0};
+	MDB_stat st;
+	MDB_val k, val;
+	struct env e;
+	int rc;
+
+	rc = mdb_cursor_open(v->txn, v->l->idx[id], &c);
+	if (!rc)
+		rc = mdb_stat(v->txn, v->l->idx[id], &st);
+	if (rc)
+		return ledger_mdb_err(rc);
+	if (st.ms_entries < v->counts[id]) {
+		/* Some record is missing from the index: find the first one (slow path). */
+		for (seq = 1; seq <= last; seq++) {
+			MDB_val sv = mval(sb, 8);
+
+			keys_of(v, seq, &e);
+			if (!env_key(&e, id, &k))
+				continue;
+			put_be64(sb, seq);
+			rc = mdb_cursor_get(c, &k, &sv, MDB_GET_BOTH);
+			if (rc == MDB_NOTFOUND)
+				return verify_fail(v, seq, "the record is missing from the %s index",
+						   name);
+			if (rc)
+				return ledger_mdb_err(rc);
+		}
+	}
+	/* Every entry is (a value, a seq) of a record carrying that value; the entries are
+	 * unique pairs, so with the counts equal the index is exactly right. */
+	for (rc = mdb_cursor_get(c, &k, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &val, MDB_NEXT)) {
+		seq = val.mv_size == 8 ? get_be64(val.mv_data) : 0;
+		if (seq == 0 || seq > last)
+			return verify_fail(v, 0,
+					   "the %s index names seq %" PRIu64 ", which does not exist",
+					   name, seq);
+		keys_of(v, seq, &e);
+		if (!env_key_is(&e, id, &k))
+			return verify_fail(v, seq,
+					   "the %s index lists the record under a value it does "
+					   "not carry",
+					   name);
+	}
+	if (rc != MDB_NOTFOUND)
+		return ledger_mdb_err(rc);
+	if (st.ms_entries != v->counts[id])
+		return verify_fail(v, 0, "the %s index has %zu entries for %" PRIu64 " values",
+				   name, st.ms_entries, v->counts[id]);
+	return 0;
+}
+
+int ledger_verify2(struct ledger *l, const struct key *const *trusted, size_t n_trusted,
+		   struct ledger_verify_result *ret)
+{
+	_cleanup_(rtxn_end) struct rtxn t = {0};
+	_cleanup_free_ size_t *key_at = NULL;
+	_cleanup_free_ uint8_t *keys = NULL;
+	struct verify v = {.l = l, .trusted = trusted, .n_trusted = n_trusted};
+	MDB_stat st;
+	int r, rc;
+
+	if (!l || !ret || (n_trusted && !trusted))
+		return -EINVAL;
+	r = rtxn_begin(l, &t);
+	if (r < 0)
+		return r;
+	v.txn = t.txn;
+	r = format_check(l, t.txn, false);
+	if (r < 0)
+		return r;
+	rc = mdb_stat(t.txn, l->records, &st);
+	if (rc)
+		return ledger_mdb_err(rc);
+	key_at = calloc(st.ms_entries + 1, sizeof *key_at);
+	if (!key_at)
+		return -ENOMEM;
+	v.key_at = key_at;
+
+	r = verify_chain(&v);
+	keys = v.keys;
+	if (r == 0)
+		r = verify_meta(&v);
+	for (unsigned id = 1; r == 0 && id <= F_LAST; id++)
+		r = verify_index(&v, id);
+	if (r < 0 && r != JIT_E_LEDGER_CORRUPT)
+		return r;
+	v.res.unsigned_records = v.res.records - v.res.last_checkpoint.seq;
+	*ret = v.res;
+	return r;
 }
 
 int ledger_verify(struct ledger *l, uint64_t *ret_count, char **ret_error)
 {
-	_cleanup_(txn_abortp) MDB_txn *txn = NULL;
-	_cleanup_(cursor_closep) MDB_cursor *c = NULL;
-	_cleanup_(cursor_closep) MDB_cursor *creq = NULL;
-	_cleanup_(cursor_closep) MDB_cursor *cser = NULL;
-	struct ledger_head head;
-	uint8_t hash[HASH_LEN];
-	char prev[HEX_LEN + 1] = "";
-	size_t n_req = 0, n_ser = 0;
-	uint64_t expect = 1, seq;
-	const char *why = NULL;
-	MDB_stat sreq, sser;
-	MDB_val k, v;
-	int r, rc;
+	struct ledger_verify_result res;
+	int r = ledger_verify2(l, NULL, 0, &res);
 
-	if (!l)
-		return -EINVAL;
-	r = ledger_txn_begin(l, false, &txn);
-	if (r < 0)
-		return r;
-	rc = mdb_cursor_open(txn, l->records, &c);
-	if (!rc)
-		rc = mdb_cursor_open(txn, l->by_request, &creq);
-	if (!rc)
-		rc = mdb_cursor_open(txn, l->by_serial, &cser);
-	if (rc)
-		return ledger_mdb_err(rc);
-
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT), expect++) {
-		json_auto_t *rec = NULL;
-
-		if (k.mv_size != 8)
-			return verify_fail(ret_error,
-					   "seq %" PRIu64 ": a record key is not 8 bytes", expect);
-		seq = get_be64(k.mv_data);
-		if (seq != expect)
-			return verify_fail(ret_error,
-					   "seq %" PRIu64
-					   ": missing (the next record is seq %" PRIu64 ")",
-					   expect, seq);
-		r = record_check(&v, seq, prev, hash, &rec, &why);
-		if (r == 0)
-			r = record_indexed(creq, cser, rec, seq, &n_req, &n_ser, &why);
-		if (r == JIT_E_LEDGER_CORRUPT)
-			return verify_fail(ret_error, "seq %" PRIu64 ": %s", seq, why);
-		if (r < 0)
-			return r;
-		hex_encode(hash, HASH_LEN, prev);
+	if (r == JIT_E_LEDGER_CORRUPT && ret_error) {
+		*ret_error = strdup(res.error);
+		if (!*ret_error)
+			return -ENOMEM;
 	}
-	if (rc != MDB_NOTFOUND)
-		return ledger_mdb_err(rc);
-	seq = expect - 1; /* the last record */
+	if (r == 0 && ret_count)
+		*ret_count = res.records;
+	return r;
+}
 
-	r = head_read(l, txn, false, &head);
-	if (r == JIT_E_LEDGER_CORRUPT)
-		return verify_fail(ret_error, "seq %" PRIu64 ": the ledger head is malformed",
-				   seq + 1);
-	if (r < 0)
-		return r;
-	if (head.seq > seq)
-		return verify_fail(ret_error,
-				   "seq %" PRIu64 ": missing (the ledger head names seq %" PRIu64
-				   " but the last record is seq %" PRIu64 ")",
-				   seq + 1, head.seq, seq);
-	if (head.seq < seq)
-		return verify_fail(ret_error,
-				   "seq %" PRIu64
-				   ": the record follows the ledger head (seq %" PRIu64 ")",
-				   head.seq + 1, head.seq);
-	if (seq > 0 && memcmp(head.hash, hash, HASH_LEN) != 0)
-		return verify_fail(
-			ret_error,
-			"seq %" PRIu64 ": the record's hash differs from the ledger head's", seq);
+/* ---- backup ---- */
 
-	rc = mdb_stat(txn, l->by_request, &sreq);
-	if (!rc)
-		rc = mdb_stat(txn, l->by_serial, &sser);
+int ledger_backup(struct ledger *l, const char *dest_dir)
+{
+	_cleanup_free_ char *path = NULL;
+	int fd, rc, r = 0;
+
+	if (!l || !dest_dir)
+		return -EINVAL;
+	if (mkdir(dest_dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (asprintf(&path, "%s/data.mdb", dest_dir) < 0)
+		return -ENOMEM;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	/* The copy runs its own read transaction: hold the map as for any reader. */
+	pthread_rwlock_rdlock(&l->map_lock);
+	rc = mdb_env_copyfd2(l->env, fd, MDB_CP_COMPACT);
+	pthread_rwlock_unlock(&l->map_lock);
 	if (rc)
-		return ledger_mdb_err(rc);
-	if (sreq.ms_entries != n_req)
-		return verify_fail(ret_error,
-				   "request index: %zu entries for %zu records with a request_id",
-				   sreq.ms_entries, n_req);
-	if (sser.ms_entries != n_ser)
-		return verify_fail(ret_error,
-				   "serial index: %zu entries for %zu records with a serial",
-				   sser.ms_entries, n_ser);
-	if (ret_count)
-		*ret_count = seq;
-	return 0;
+		r = ledger_mdb_err(rc);
+	else if (fsync(fd) < 0)
+		r = errno == ENOSPC || errno == EDQUOT ? JIT_E_LEDGER_FULL : -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0)
+		r = fsync_dir(dest_dir);
+	if (r < 0)
+		unlink(path);
+	return r;
 }

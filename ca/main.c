@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * jit-ssh-ca - the jit-ssh certificate authority: init, serve, pubkey, ledger list/verify,
- * policy check. Each command is a thin layer over ca_lib; this file parses arguments and
- * prints.
+ * jit-ssh-ca - the jit-ssh certificate authority: init, serve, reload, pubkey, ledger ...
+ * (ledger_cli.h), policy check/explain. Each command is a thin layer over ca_lib; this file parses
+ * arguments and prints.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,8 +18,10 @@
 #include "config.h"
 #include "err.h"
 #include "init.h"
+#include "issue.h"
 #include "key.h"
 #include "ledger.h"
+#include "ledger_cli.h"
 #include "policy.h"
 #include "serve.h"
 #include "tlsgen.h"
@@ -32,16 +34,20 @@ static const char usage_text[] =
 	"  init [--dir DIR] [--port N] [--force] [--user NAME] [--user-key FILE]\n"
 	"        create a CA state directory (default: the directory of the default config)\n"
 	"  serve [--config FILE] [--listen ADDR] [--port N] [--port-file FILE] [--plain-http]\n"
-	"        run the CA's HTTPS API until SIGTERM/SIGINT (port 0 = ephemeral; the port is\n"
-	"        written to --port-file once listening)\n"
+	"        [--continue-on-broken-chain]\n"
+	"        run the CA's HTTPS API until SIGTERM/SIGINT; SIGHUP reloads the policy\n"
+	"        (port 0 = ephemeral; the port is written to --port-file once listening)\n"
+	"  reload [--config FILE] [--port N | --port-file FILE]\n"
+	"        make the running CA reload its policy and report the outcome\n"
 	"  pubkey [--config FILE]\n"
 	"        print the CA public-key line (for TrustedUserCAKeys)\n"
-	"  ledger list [--json] [--config FILE]\n"
-	"        print the ledger's records\n"
-	"  ledger verify [--config FILE]\n"
-	"        check the ledger's hash chain\n"
+	"  ledger list|show|verify|export|correlate|review|backup ... [--config FILE]\n"
+	"        review the issuance ledger ('jit-ssh-ca ledger --help')\n"
 	"  policy check FILE\n"
-	"        validate a policy file\n"
+	"        validate a policy file (errors as FILE:LINE:COLUMN: ...)\n"
+	"  policy explain --user U --host H --login L [--at TIME] [--from ADDR] [--ttl DURATION]\n"
+	"        [--reason TEXT] [--json] [--config FILE | --policy FILE]\n"
+	"        what the policy decides for that request, and why\n"
 	"\n"
 	"The default config is $JIT_SSH_CA_CONFIG, else " CONFIG_DEFAULT_PATH ".\n";
 
@@ -88,6 +94,14 @@ enum {
 	OPT_USER,
 	OPT_USER_KEY,
 	OPT_JSON,
+	OPT_CONTINUE,
+	OPT_HOST,
+	OPT_LOGIN,
+	OPT_AT,
+	OPT_FROM,
+	OPT_TTL,
+	OPT_REASON,
+	OPT_POLICY,
 	OPT_HELP,
 };
 
@@ -102,6 +116,14 @@ static const struct option long_options[] = {
 	{"user", required_argument, NULL, OPT_USER},
 	{"user-key", required_argument, NULL, OPT_USER_KEY},
 	{"json", no_argument, NULL, OPT_JSON},
+	{"continue-on-broken-chain", no_argument, NULL, OPT_CONTINUE},
+	{"host", required_argument, NULL, OPT_HOST},
+	{"login", required_argument, NULL, OPT_LOGIN},
+	{"at", required_argument, NULL, OPT_AT},
+	{"from", required_argument, NULL, OPT_FROM},
+	{"ttl", required_argument, NULL, OPT_TTL},
+	{"reason", required_argument, NULL, OPT_REASON},
+	{"policy", required_argument, NULL, OPT_POLICY},
 	{"help", no_argument, NULL, OPT_HELP},
 	{0},
 };
@@ -118,7 +140,15 @@ struct args {
 	const char *user;
 	const char *user_key;
 	bool json;
-	unsigned seen; /* bit (option - OPT_CONFIG) per option given */
+	bool continue_on_broken_chain;
+	const char *host;
+	const char *login;
+	const char *at;
+	const char *from;
+	const char *ttl;
+	const char *reason;
+	const char *policy;
+	uint64_t seen; /* bit (option - OPT_CONFIG) per option given */
 	int argc;
 	char **argv; /* operands */
 };
@@ -132,7 +162,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
 		if (c >= OPT_CONFIG && c <= OPT_HELP)
-			a->seen |= 1u << (c - OPT_CONFIG);
+			a->seen |= UINT64_C(1) << (c - OPT_CONFIG);
 		switch (c) {
 		case OPT_CONFIG:
 			a->config = optarg;
@@ -166,6 +196,30 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case OPT_JSON:
 			a->json = true;
 			break;
+		case OPT_CONTINUE:
+			a->continue_on_broken_chain = true;
+			break;
+		case OPT_HOST:
+			a->host = optarg;
+			break;
+		case OPT_LOGIN:
+			a->login = optarg;
+			break;
+		case OPT_AT:
+			a->at = optarg;
+			break;
+		case OPT_FROM:
+			a->from = optarg;
+			break;
+		case OPT_TTL:
+			a->ttl = optarg;
+			break;
+		case OPT_REASON:
+			a->reason = optarg;
+			break;
+		case OPT_POLICY:
+			a->policy = optarg;
+			break;
 		case 'h':
 		case OPT_HELP:
 			exit(usage(stdout, 0));
@@ -179,15 +233,15 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return 0;
 }
 
-#define BIT(o) (1u << ((o)-OPT_CONFIG))
+#define BIT(o) (UINT64_C(1) << ((o)-OPT_CONFIG))
 
 /*
  * Refuse options not in @allowed, and operands other than @operands after the @words
  * subcommand words already consumed ("list" of "ledger list").
  */
-static int only(const struct args *a, const char *cmd, unsigned allowed, int words, int operands)
+static int only(const struct args *a, const char *cmd, uint64_t allowed, int words, int operands)
 {
-	unsigned extra = a->seen & ~(allowed | BIT(OPT_HELP));
+	uint64_t extra = a->seen & ~(allowed | BIT(OPT_HELP));
 	int n = a->argc - words;
 
 	for (const struct option *o = long_options; o->name; o++)
@@ -309,16 +363,36 @@ static int cmd_serve(const struct args *a)
 		.port = a->port,
 		.port_file = a->port_file,
 		.plain_http = a->plain_http,
+		.continue_on_broken_chain = a->continue_on_broken_chain,
 		.log = stderr,
 	};
 	int r;
 
 	if ((r = only(a, "serve",
 		      BIT(OPT_CONFIG) | BIT(OPT_LISTEN) | BIT(OPT_PORT) | BIT(OPT_PORT_FILE) |
-			      BIT(OPT_PLAIN_HTTP),
+			      BIT(OPT_PLAIN_HTTP) | BIT(OPT_CONTINUE),
 		      0, 0)) != 0)
 		return r;
 	return serve_run(&o);
+}
+
+static int cmd_reload(const struct args *a)
+{
+	struct serve_reload_options o = {
+		.config_path = a->config ? a->config : config_default_path(),
+		.port = a->port,
+		.port_file = a->port_file,
+		.out = stdout,
+		.err = stderr,
+	};
+	int r;
+
+	if ((r = only(a, "reload", BIT(OPT_CONFIG) | BIT(OPT_PORT) | BIT(OPT_PORT_FILE), 0, 0)) !=
+	    0)
+		return r;
+	if (a->port >= 0 && a->port_file)
+		return bad_usage("reload: %s", "give --port or --port-file, not both");
+	return serve_reload(&o);
 }
 
 static int cmd_pubkey(const struct args *a)
@@ -360,125 +434,20 @@ static int cmd_pubkey(const struct args *a)
 	return 0;
 }
 
-static int open_ledger(const struct args *a, struct ledger **ret)
+static void policy_unrefp(struct policy **p)
 {
-	_cleanup_(config_freep) struct config *cfg = NULL;
-	struct ledger_options lo = {.read_only = 1};
-	int r;
-
-	if (load_config(a, &cfg) < 0)
-		return 1;
-	lo.map_size = cfg->ledger_map_size;
-	lo.signer_id = cfg->signer_id;
-	if ((r = ledger_open(cfg->ledger, &lo, ret)) < 0) {
-		fprintf(stderr, "jit-ssh-ca: cannot open the ledger %s: %s\n", cfg->ledger,
-			jit_strerror(r));
-		return 1;
-	}
-	return 0;
+	policy_unref(*p);
 }
 
-static const char *str_or_dash(const json_t *rec, const char *key)
+static int cmd_policy_check(const struct args *a)
 {
-	const char *s = json_string_value(json_object_get(rec, key));
-
-	return s && *s ? s : "-";
-}
-
-static int print_row(void *ctx, const json_t *rec)
-{
-	char stamp[32] = "-", serial[24] = "-";
-	json_t *v;
-
-	(void)ctx;
-	v = json_object_get(rec, "time");
-	if (json_is_integer(v)) {
-		time_t t = (time_t)json_integer_value(v);
-		struct tm tm;
-
-		if (gmtime_r(&t, &tm))
-			strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	}
-	v = json_object_get(rec, "serial");
-	if (json_is_integer(v))
-		snprintf(serial, sizeof(serial), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-	printf("%-6" JSON_INTEGER_FORMAT " %-20s %-8s %-16s %-24s %-12s %-10s %s\n",
-	       json_integer_value(json_object_get(rec, "seq")), stamp, str_or_dash(rec, "event"),
-	       str_or_dash(rec, "user"), str_or_dash(rec, "host"), str_or_dash(rec, "login"),
-	       serial, str_or_dash(rec, "request_id"));
-	return 0;
-}
-
-static int collect(void *ctx, const json_t *rec)
-{
-	return json_array_append(ctx, (json_t *)rec) < 0 ? -ENOMEM : 0;
-}
-
-static int cmd_ledger(const struct args *a)
-{
-	struct ledger *l = NULL;
-	const char *sub = a->argc > 0 ? a->argv[0] : NULL;
-	int r;
-
-	if (!sub)
-		return bad_usage("ledger: %s", "missing subcommand (list or verify)");
-	if (!strcmp(sub, "list")) {
-		json_t *all = NULL;
-
-		if ((r = only(a, "ledger list", BIT(OPT_CONFIG) | BIT(OPT_JSON), 1, 0)) != 0)
-			return r;
-		if (open_ledger(a, &l) != 0)
-			return 1;
-		if (a->json) {
-			all = json_array();
-			r = all ? ledger_foreach(l, 1, collect, all) : -ENOMEM;
-			if (r == 0) {
-				json_dumpf(all, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-				putchar('\n');
-			}
-			json_decref(all);
-		} else {
-			printf("%-6s %-20s %-8s %-16s %-24s %-12s %-10s %s\n", "SEQ", "TIME (UTC)",
-			       "EVENT", "USER", "HOST", "LOGIN", "SERIAL", "REQUEST");
-			r = ledger_foreach(l, 1, print_row, NULL);
-		}
-		ledger_close(l);
-		if (r < 0) {
-			fprintf(stderr, "jit-ssh-ca: cannot read the ledger: %s\n",
-				jit_strerror(r));
-			return 1;
-		}
-		return fflush(stdout) == 0 ? 0 : 1;
-	}
-	if (!strcmp(sub, "verify")) {
-		_cleanup_free_ char *err = NULL;
-		uint64_t n = 0;
-
-		if ((r = only(a, "ledger verify", BIT(OPT_CONFIG), 1, 0)) != 0)
-			return r;
-		if (open_ledger(a, &l) != 0)
-			return 1;
-		r = ledger_verify(l, &n, &err);
-		ledger_close(l);
-		if (r < 0) {
-			fprintf(stderr, "ledger NOT intact: %s\n", err ? err : jit_strerror(r));
-			return 1;
-		}
-		printf("ledger intact: %llu records\n", (unsigned long long)n);
-		return 0;
-	}
-	return bad_usage("ledger: unknown subcommand '%s' (list or verify)", sub);
-}
-
-static int cmd_policy(const struct args *a)
-{
-	struct policy *p = NULL;
+	_cleanup_(policy_unrefp) struct policy *p = NULL;
 	_cleanup_free_ char *err = NULL;
+	_cleanup_free_ char *report = NULL;
 	const char *file;
+	size_t n = 0;
 	int r;
 
-	if (a->argc < 1 || strcmp(a->argv[0], "check") != 0)
-		return bad_usage("policy: %s", "expected 'policy check FILE'");
 	if ((r = only(a, "policy check", 0, 1, 1)) != 0)
 		return r;
 	file = a->argv[1];
@@ -490,9 +459,144 @@ static int cmd_policy(const struct args *a)
 			fprintf(stderr, "%s: %s\n", file, jit_strerror(r));
 		return 1;
 	}
+	if ((r = policy_lint(p, &report, &n)) < 0) {
+		fprintf(stderr, "%s: %s\n", file, jit_strerror(r));
+		return 1;
+	}
+	if (n > 0) {
+		fprintf(stderr, "%s\n", report);
+		return 1;
+	}
 	printf("%s: ok (version %s)\n", file, policy_version(p));
-	policy_unref(p);
 	return 0;
+}
+
+/* "600", "10m", "1h", "1h30m": seconds, or numbers each followed by s, m, h or d. */
+static int parse_duration(const char *s, uint64_t *ret)
+{
+	uint64_t total = 0;
+	char *end;
+
+	if (!*s || strspn(s, "0123456789") == strlen(s)) {
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(s, &end, 10);
+		if (!*s || errno || *end || v > POLICY_TTL_HARD_CAP_SEC)
+			return -EINVAL;
+		*ret = v;
+		return 0;
+	}
+	while (*s) {
+		unsigned long long v;
+		uint64_t unit;
+
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		errno = 0;
+		v = strtoull(s, &end, 10);
+		switch (*end) {
+		case 's':
+			unit = 1;
+			break;
+		case 'm':
+			unit = 60;
+			break;
+		case 'h':
+			unit = 3600;
+			break;
+		case 'd':
+			unit = 86400;
+			break;
+		default:
+			return -EINVAL;
+		}
+		if (errno || v > POLICY_TTL_HARD_CAP_SEC / unit)
+			return -EINVAL;
+		total += v * unit;
+		if (total > POLICY_TTL_HARD_CAP_SEC)
+			return -EINVAL;
+		s = end + 1;
+	}
+	*ret = total;
+	return 0;
+}
+
+static int cmd_policy_explain(const struct args *a)
+{
+	_cleanup_(policy_unrefp) struct policy *p = NULL;
+	_cleanup_(config_freep) struct config *cfg = NULL;
+	_cleanup_(policy_decision_freep) struct policy_decision *d = NULL;
+	_cleanup_free_ struct policy_open_login *open = NULL;
+	_cleanup_free_ char *err = NULL;
+	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ char *open_text = NULL;
+	json_t *j = NULL;
+	struct policy_request pr = {
+		.user = a->user,
+		.host = a->host,
+		.login = a->login,
+		.reason = a->reason,
+		.client_addr = a->from,
+		.now = (uint64_t)time(NULL),
+	};
+	const char *file;
+	size_t n = 0;
+	int r;
+
+	if ((r = only(a, "policy explain",
+		      BIT(OPT_USER) | BIT(OPT_HOST) | BIT(OPT_LOGIN) | BIT(OPT_AT) | BIT(OPT_FROM) |
+			      BIT(OPT_TTL) | BIT(OPT_REASON) | BIT(OPT_JSON) | BIT(OPT_CONFIG) |
+			      BIT(OPT_POLICY),
+		      1, 0)) != 0)
+		return r;
+	if (!a->user || !a->host || !a->login)
+		return bad_usage("policy explain: %s", "--user, --host and --login are required");
+	if (a->config && a->policy)
+		return bad_usage("policy explain: %s", "give --config or --policy, not both");
+	if (a->at && ledger_cli_parse_time(a->at, pr.now, false, &pr.now) < 0)
+		return bad_usage("--at: '%s' is not seconds since the epoch or "
+				 "YYYY-MM-DDTHH:MM:SSZ",
+				 a->at);
+	if (a->ttl && parse_duration(a->ttl, &pr.ttl_sec) < 0)
+		return bad_usage("--ttl: '%s' is not a duration such as 600, 10m or 1h", a->ttl);
+	if (!a->policy && load_config(a, &cfg) < 0)
+		return 1;
+	file = a->policy ? a->policy : cfg->policy;
+	if ((r = policy_load_file(file, &p, &err)) < 0) {
+		fprintf(stderr, "%s\n", err ? err : jit_strerror(r));
+		return 1;
+	}
+	if ((r = issue_explain(p, &pr, cfg ? cfg->max_ttl_sec : 0, &d, &open, &n)) < 0) {
+		fprintf(stderr, "jit-ssh-ca: policy explain: %s\n", jit_strerror(r));
+		return 1;
+	}
+	if (a->json) {
+		if ((r = policy_explain_json(&pr, d, &j)) < 0) {
+			fprintf(stderr, "jit-ssh-ca: policy explain: %s\n", jit_strerror(r));
+			return 1;
+		}
+		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		putchar('\n');
+		json_decref(j);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
+	if ((r = policy_explain_text(&pr, d, &text)) < 0 ||
+	    (r = policy_open_logins_text(open, n, &open_text)) < 0) {
+		fprintf(stderr, "jit-ssh-ca: policy explain: %s\n", jit_strerror(r));
+		return 1;
+	}
+	printf("%s\nopen to %s on %s:\n%s", text, a->user, d->host ? d->host : a->host, open_text);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static int cmd_policy(const struct args *a)
+{
+	if (a->argc >= 1 && !strcmp(a->argv[0], "check"))
+		return cmd_policy_check(a);
+	if (a->argc >= 1 && !strcmp(a->argv[0], "explain"))
+		return cmd_policy_explain(a);
+	return bad_usage("policy: %s", "expected 'policy check FILE' or 'policy explain ...'");
 }
 
 int main(int argc, char **argv)
@@ -506,16 +610,18 @@ int main(int argc, char **argv)
 	cmd = argv[1];
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help"))
 		return usage(stdout, 0);
+	if (!strcmp(cmd, "ledger"))
+		return ledger_cli_main(argc - 1, argv + 1, stdout, stderr);
 	if ((r = parse_args(argc - 1, argv + 1, &a)) != 0)
 		return r;
 	if (!strcmp(cmd, "init"))
 		return cmd_init(&a);
 	if (!strcmp(cmd, "serve"))
 		return cmd_serve(&a);
+	if (!strcmp(cmd, "reload"))
+		return cmd_reload(&a);
 	if (!strcmp(cmd, "pubkey"))
 		return cmd_pubkey(&a);
-	if (!strcmp(cmd, "ledger"))
-		return cmd_ledger(&a);
 	if (!strcmp(cmd, "policy"))
 		return cmd_policy(&a);
 	return bad_usage("unknown command '%s'", cmd);

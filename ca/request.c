@@ -181,6 +181,12 @@ static int parse_public_key(struct request *q, json_t *o, struct request_error *
 int request_parse(const uint8_t *body, size_t len, struct request **ret,
 		  struct request_error *ret_error)
 {
+	return request_parse_flags(body, len, 0, ret, ret_error);
+}
+
+int request_parse_flags(const uint8_t *body, size_t len, unsigned flags, struct request **ret,
+			struct request_error *ret_error)
+{
 	_cleanup_(request_freep) struct request *q = NULL;
 	_cleanup_(json_decrefp) json_t *o = NULL;
 	struct request_error e = {0};
@@ -220,7 +226,8 @@ int request_parse(const uint8_t *body, size_t len, struct request **ret,
 	if ((r = get_string(o, "user", &q->user, &e)) < 0 ||
 	    (r = get_string(o, "host", &q->host, &e)) < 0 ||
 	    (r = get_string(o, "login", &q->login, &e)) < 0 ||
-	    (r = parse_public_key(q, o, &e)) < 0 ||
+	    ((!(flags & REQUEST_PARSE_KEY_OPTIONAL) || json_object_get(o, "public_key")) &&
+	     (r = parse_public_key(q, o, &e)) < 0) ||
 	    (r = get_uint(o, "timestamp", true, &q->timestamp, &e)) < 0 ||
 	    (r = get_string(o, "nonce", &q->nonce, &e)) < 0 ||
 	    (r = get_uint(o, "ttl_seconds", false, &q->ttl_sec, &e)) < 0 ||

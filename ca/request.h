@@ -64,6 +64,7 @@ int request_error_set(struct request_error *e, int r, unsigned status, const cha
 
 /**
  * struct request - a parsed, well-formed request body (all members owned)
+ * @public_key: NULL only when parsed with REQUEST_PARSE_KEY_OPTIONAL and absent
  * @ttl_sec: 0 when absent
  * @reason:  NULL when absent
  */
@@ -88,6 +89,17 @@ struct request {
  */
 int request_parse(const uint8_t *body, size_t len, struct request **ret,
 		  struct request_error *ret_error);
+
+/* request_parse_flags(): "public_key" may be absent (POST /v1/explain); then @public_key
+ * is NULL. */
+#define REQUEST_PARSE_KEY_OPTIONAL 1u
+
+/**
+ * request_parse_flags() - request_parse() with REQUEST_PARSE_* @flags
+ * Errors: as request_parse().
+ */
+int request_parse_flags(const uint8_t *body, size_t len, unsigned flags, struct request **ret,
+			struct request_error *ret_error);
 
 /** request_free() - Free; accepts NULL; returns NULL. */
 struct request *request_free(struct request *r);

@@ -4,9 +4,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+#include <jansson.h>
 #include <openssl/crypto.h>
 
 #include "api.h"
@@ -18,6 +21,9 @@
 #include "serve.h"
 #include "tlsgen.h"
 #include "util.h"
+
+/* Largest /healthz answer `reload` reads, bytes. */
+#define HEALTHZ_MAX (64u * 1024u)
 
 static void secret_freep(char **p)
 {
@@ -36,8 +42,13 @@ static void ledger_closep(struct ledger **l)
 	ledger_close(*l);
 }
 
-/* Write the port to @path atomically (temporary file, then rename). */
-static int write_port_file(const char *path, uint16_t port)
+static uint64_t now_sec(void)
+{
+	return (uint64_t)time(NULL);
+}
+
+/* Write @text to @path atomically (temporary file, then rename). */
+static int write_small_file(const char *path, const char *text)
 {
 	_cleanup_free_ char *tmp = NULL;
 	FILE *f;
@@ -48,7 +59,7 @@ static int write_port_file(const char *path, uint16_t port)
 	f = fopen(tmp, "we");
 	if (!f)
 		return -errno;
-	if (fprintf(f, "%u\n", (unsigned)port) < 0)
+	if (fputs(text, f) < 0)
 		r = -EIO;
 	if (fclose(f) != 0 && r == 0)
 		r = -errno;
@@ -57,6 +68,41 @@ static int write_port_file(const char *path, uint16_t port)
 	if (r < 0)
 		unlink(tmp);
 	return r;
+}
+
+static int write_number_file(const char *path, unsigned long long n)
+{
+	char text[32];
+
+	snprintf(text, sizeof(text), "%llu\n", n);
+	return write_small_file(path, text);
+}
+
+static int read_number_file(const char *path, unsigned long long max, unsigned long long *ret)
+{
+	_cleanup_free_ char *text = NULL;
+	unsigned long long v;
+	char *end;
+	int r;
+
+	if ((r = tlsgen_read_file(path, &text, NULL)) < 0)
+		return r;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno || end == text || (*end && strcmp(end, "\n")) || text[0] == '-' || v == 0 ||
+	    v > max)
+		return JIT_E_FORMAT;
+	*ret = v;
+	return 0;
+}
+
+/* Remove the PID file if it still names this process (another daemon may have taken it). */
+static void remove_pid_file(const char *path)
+{
+	unsigned long long pid;
+
+	if (read_number_file(path, INT32_MAX, &pid) == 0 && pid == (unsigned long long)getpid())
+		unlink(path);
 }
 
 static int load_ca_key(FILE *log, const char *path, struct key **ret)
@@ -73,16 +119,182 @@ static int load_ca_key(FILE *log, const char *path, struct key **ret)
 	return r;
 }
 
-static int load_policy(FILE *log, const char *path, struct policy **ret)
+/* Load the policy; on failure @ret_error gets the messages (FILE:LINE:COL lines). */
+static int load_policy(const char *path, struct policy **ret, char **ret_error)
 {
 	_cleanup_free_ char *err = NULL;
 	int r = policy_load_file(path, ret, &err);
 
-	if (r < 0 && err)
-		fprintf(log, "jit-ssh-ca: policy %s is invalid:\n%s\n", path, err);
-	else if (r < 0)
-		fprintf(log, "jit-ssh-ca: cannot load the policy %s: %s\n", path, jit_strerror(r));
+	if (r < 0 && !err && asprintf(&err, "%s: %s", path, jit_strerror(r)) < 0)
+		err = NULL;
+	if (r < 0)
+		*ret_error = TAKE_PTR(err);
 	return r;
+}
+
+static int open_ledger(FILE *log, const struct config *cfg, const struct signer *ca,
+		       struct ledger **ret)
+{
+	struct ledger_options lo = {
+		.map_size = cfg->ledger_map_size,
+		.map_size_max = cfg->ledger_map_size_max,
+		.signer_id = cfg->signer_id,
+		.checkpoint_signer = ca,
+		.checkpoint_records = cfg->checkpoint_records,
+		.checkpoint_sec = cfg->checkpoint_sec,
+	};
+	int r = ledger_open(cfg->ledger, &lo, ret);
+
+	if (r == JIT_E_LEDGER_CORRUPT)
+		fprintf(log,
+			"jit-ssh-ca: the ledger %s is damaged: its stored chain head does not "
+			"match its last record, so nothing can be appended to it; refusing to "
+			"start. Run `jit-ssh-ca ledger verify` and see docs/operating-ca.md "
+			"(restore a backup).\n",
+			cfg->ledger);
+	else if (r < 0)
+		fprintf(log, "jit-ssh-ca: cannot open the ledger %s: %s\n", cfg->ledger,
+			jit_strerror(r));
+	return r;
+}
+
+/*
+ * Verify the chain; a broken one stops the start unless @cont. @ret_error gets the first
+ * bad record's message when broken.
+ */
+static int check_chain(FILE *log, struct ledger *led, bool cont, bool *ret_ok, char **ret_error)
+{
+	struct ledger_verify_result res = {0};
+	int r = ledger_verify2(led, NULL, 0, &res);
+
+	if (r == 0) {
+		*ret_ok = true;
+		return 0;
+	}
+	if (r != JIT_E_LEDGER_CORRUPT) {
+		fprintf(log, "jit-ssh-ca: cannot verify the ledger: %s\n", jit_strerror(r));
+		return r;
+	}
+	if (!cont) {
+		fprintf(log,
+			"jit-ssh-ca: the ledger's chain is broken: %s; refusing to start. Inspect "
+			"it with `jit-ssh-ca ledger verify` and `ledger show`; to serve anyway "
+			"(this is recorded in the ledger), start with --continue-on-broken-chain\n",
+			res.error);
+		return r;
+	}
+	fprintf(log,
+		"jit-ssh-ca: WARNING: the ledger's chain is broken: %s; continuing because of "
+		"--continue-on-broken-chain (recorded in the \"startup\" record)\n",
+		res.error);
+	*ret_error = strdup(res.error);
+	if (!*ret_error)
+		return -ENOMEM;
+	*ret_ok = false;
+	return 0;
+}
+
+static int record_startup(struct ledger *led, const char *ca_fp, const struct policy *pol,
+			  bool chain_ok, bool cont, const char *chain_error)
+{
+	_cleanup_(json_decrefp) json_t *rec = NULL;
+
+	/* clang-format off */
+	rec = json_pack("{s:s, s:I, s:s, s:s, s:b, s:b, s:s?}",
+			"event", SERVE_EVENT_STARTUP,
+			"time", (json_int_t)now_sec(),
+			"ca_key", ca_fp,
+			"policy_version", policy_version(pol),
+			"chain_ok", (int)chain_ok,
+			"continued_on_broken_chain", (int)(cont && !chain_ok),
+			"chain_error", chain_error);
+	/* clang-format on */
+	if (!rec)
+		return -ENOMEM;
+	return ledger_append(led, rec, NULL);
+}
+
+/* SIGHUP: load, validate, record, swap; or keep the old policy and say why. */
+static void reload_policy(FILE *log, struct api *api, struct ledger *led, const char *path)
+{
+	_cleanup_(policy_unrefp) struct policy *pol = NULL;
+	_cleanup_(policy_unrefp) struct policy *old = api_policy_get(api);
+	_cleanup_(json_decrefp) json_t *rec = NULL;
+	_cleanup_free_ char *err = NULL;
+	uint64_t now = now_sec();
+	int r;
+
+	if (load_policy(path, &pol, &err) < 0) {
+		fprintf(log,
+			"jit-ssh-ca: SIGHUP: policy %s NOT reloaded, still serving "
+			"version %s:\n%s\n",
+			path, policy_version(old), err ? err : "out of memory");
+		fflush(log);
+		api_policy_failed(api, err ? err : "out of memory");
+		return;
+	}
+	/* clang-format off */
+	rec = json_pack("{s:s, s:I, s:s, s:s}",
+			"event", SERVE_EVENT_POLICY_RELOADED,
+			"time", (json_int_t)now,
+			"policy_version", policy_version(pol),
+			"previous_version", policy_version(old));
+	/* clang-format on */
+	r = rec ? ledger_append(led, rec, NULL) : -ENOMEM;
+	if (r < 0) {
+		free(err);
+		if (asprintf(&err, "the ledger cannot record the reload, so it was not made: %s",
+			     jit_strerror(r)) < 0)
+			err = NULL;
+		fprintf(log, "jit-ssh-ca: SIGHUP: policy %s NOT reloaded: %s\n", path,
+			err ? err : jit_strerror(r));
+		fflush(log);
+		api_policy_failed(api, err ? err : jit_strerror(r));
+		return;
+	}
+	api_policy_set(api, pol, now);
+	fprintf(log, "jit-ssh-ca: SIGHUP: policy %s reloaded: version %s (was %s)\n", path,
+		policy_version(pol), policy_version(old));
+	fflush(log);
+}
+
+static int apply_overrides(const struct serve_options *o, struct config *cfg)
+{
+	_cleanup_free_ char *err = NULL;
+
+	if (o->listen) {
+		free(cfg->listen);
+		if (!(cfg->listen = strdup(o->listen)))
+			return -ENOMEM;
+	}
+	if (o->port >= 0)
+		cfg->port = (uint16_t)o->port;
+	if (o->plain_http)
+		cfg->plain_http = true;
+	if (config_check_listen(cfg, &err) < 0) {
+		fprintf(o->log, "jit-ssh-ca: %s\n", err ? err : "invalid listen address");
+		return JIT_E_FORMAT;
+	}
+	return 0;
+}
+
+static int read_tls(FILE *log, const struct config *cfg, char **ret_cert, char **ret_key)
+{
+	int r;
+
+	if (cfg->plain_http)
+		return 0;
+	if ((r = tlsgen_read_file(cfg->tls_cert, ret_cert, NULL)) < 0) {
+		fprintf(log, "jit-ssh-ca: cannot read the TLS certificate %s: %s\n", cfg->tls_cert,
+			jit_strerror(r));
+		return r;
+	}
+	if ((r = tlsgen_read_file(cfg->tls_key, ret_key, NULL)) < 0) {
+		fprintf(log, "jit-ssh-ca: cannot read the TLS key %s: %s\n", cfg->tls_key,
+			jit_strerror(r));
+		return r;
+	}
+	return 0;
 }
 
 int serve_run(const struct serve_options *o)
@@ -94,62 +306,60 @@ int serve_run(const struct serve_options *o)
 	_cleanup_(secret_freep) char *tls_key = NULL;
 	_cleanup_free_ char *tls_cert = NULL;
 	_cleanup_free_ char *err = NULL;
+	_cleanup_free_ char *ca_fp = NULL;
+	_cleanup_free_ char *chain_error = NULL;
 	struct api *api = NULL;
-	struct ledger_options lo = {0};
-	sigset_t stop;
-	uint64_t records = 0, loaded_at;
+	struct signer ca_signer;
+	bool chain_ok = false;
+	sigset_t sigs;
+	uint64_t records = 0;
 	int r, sig;
+
+	/*
+	 * Before anything else, so that every thread started later (the ledger's, the
+	 * server's) inherits the mask and only sigwait() below takes these signals.
+	 */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
 
 	if ((r = config_load(o->config_path, &cfg, &err)) < 0) {
 		fprintf(o->log, "jit-ssh-ca: %s\n", err ? err : jit_strerror(r));
 		return 1;
 	}
-	if (o->listen) {
-		free(cfg->listen);
-		if (!(cfg->listen = strdup(o->listen)))
-			return 1;
-	}
-	if (o->port >= 0)
-		cfg->port = (uint16_t)o->port;
-	if (o->plain_http)
-		cfg->plain_http = true;
+	if (apply_overrides(o, cfg) < 0)
+		return 1;
+	if (load_ca_key(o->log, cfg->ca_key, &ca) < 0 || key_fingerprint(ca, &ca_fp) < 0)
+		return 1;
 	free(err);
 	err = NULL;
-	if (config_check_listen(cfg, &err) < 0) {
-		fprintf(o->log, "jit-ssh-ca: %s\n", err ? err : "invalid listen address");
+	if (load_policy(cfg->policy, &pol, &err) < 0) {
+		fprintf(o->log, "jit-ssh-ca: policy %s is invalid:\n%s\n", cfg->policy,
+			err ? err : "out of memory");
 		return 1;
 	}
-
-	if (load_ca_key(o->log, cfg->ca_key, &ca) < 0 || load_policy(o->log, cfg->policy, &pol) < 0)
+	if (read_tls(o->log, cfg, &tls_cert, &tls_key) < 0)
 		return 1;
-	loaded_at = (uint64_t)time(NULL);
-	if (!cfg->plain_http) {
-		if ((r = tlsgen_read_file(cfg->tls_cert, &tls_cert, NULL)) < 0) {
-			fprintf(o->log, "jit-ssh-ca: cannot read the TLS certificate %s: %s\n",
-				cfg->tls_cert, jit_strerror(r));
+	ca_signer = key_signer(ca);
+	if (open_ledger(o->log, cfg, &ca_signer, &led) < 0 ||
+	    check_chain(o->log, led, o->continue_on_broken_chain, &chain_ok, &chain_error) < 0)
+		return 1;
+	r = record_startup(led, ca_fp, pol, chain_ok, o->continue_on_broken_chain, chain_error);
+	if (r < 0) {
+		fprintf(o->log, "jit-ssh-ca: cannot record the start in the ledger %s: %s\n",
+			cfg->ledger, jit_strerror(r));
+		/* Serving on a broken chain is allowed only when it is on record. */
+		if (!chain_ok)
 			return 1;
-		}
-		if ((r = tlsgen_read_file(cfg->tls_key, &tls_key, NULL)) < 0) {
-			fprintf(o->log, "jit-ssh-ca: cannot read the TLS key %s: %s\n",
-				cfg->tls_key, jit_strerror(r));
-			return 1;
-		}
 	}
-	lo.map_size = cfg->ledger_map_size;
-	lo.signer_id = cfg->signer_id;
-	if ((r = ledger_open(cfg->ledger, &lo, &led)) < 0 ||
-	    (r = ledger_count(led, &records)) < 0) {
-		fprintf(o->log, "jit-ssh-ca: cannot open the ledger %s: %s\n", cfg->ledger,
+	if ((r = ledger_count(led, &records)) < 0) {
+		fprintf(o->log, "jit-ssh-ca: cannot read the ledger %s: %s\n", cfg->ledger,
 			jit_strerror(r));
 		return 1;
 	}
-
-	/* Every thread started from here on inherits the blocked stop signals. */
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &stop, NULL);
-	signal(SIGPIPE, SIG_IGN);
 
 	struct api_options ao = {
 		.listen = cfg->listen,
@@ -158,9 +368,9 @@ int serve_run(const struct serve_options *o)
 		.tls_cert_pem = tls_cert,
 		.tls_key_pem = tls_key,
 		.policy = pol,
-		.policy_loaded_at = loaded_at,
+		.policy_loaded_at = now_sec(),
 		.ledger = led,
-		.ledger_records = records,
+		.ledger_chain_ok = chain_ok,
 		.ca_key = ca,
 		.skew_sec = cfg->skew_sec,
 		.max_ttl_sec = cfg->max_ttl_sec,
@@ -172,24 +382,227 @@ int serve_run(const struct serve_options *o)
 			(unsigned)cfg->port, jit_strerror(r));
 		return 1;
 	}
-	if (o->port_file && (r = write_port_file(o->port_file, api_port(api))) < 0) {
-		fprintf(o->log, "jit-ssh-ca: cannot write the port file %s: %s\n", o->port_file,
-			jit_strerror(r));
+	/* The PID file before the port file: whoever waits for the port may reload at once. */
+	if ((r = write_number_file(cfg->pid_file, (unsigned long long)getpid())) < 0) {
+		fprintf(o->log,
+			"jit-ssh-ca: cannot write the PID file %s: %s (set pid_file in %s)\n",
+			cfg->pid_file, jit_strerror(r), cfg->path);
 		api_stop(api);
 		return 1;
 	}
-	fprintf(o->log, "jit-ssh-ca: serving %s://%s%s%s:%u/ (policy %s, %llu ledger records)\n",
+	if (o->port_file && (r = write_number_file(o->port_file, api_port(api))) < 0) {
+		fprintf(o->log, "jit-ssh-ca: cannot write the port file %s: %s\n", o->port_file,
+			jit_strerror(r));
+		api_stop(api);
+		remove_pid_file(cfg->pid_file);
+		return 1;
+	}
+	fprintf(o->log,
+		"jit-ssh-ca: serving %s://%s%s%s:%u/ (pid %ld, policy %s, %llu ledger records, "
+		"chain %s)\n",
 		cfg->plain_http ? "http" : "https", strchr(cfg->listen, ':') ? "[" : "",
 		cfg->listen, strchr(cfg->listen, ':') ? "]" : "", (unsigned)api_port(api),
-		policy_version(pol), (unsigned long long)records);
+		(long)getpid(), policy_version(pol), (unsigned long long)records,
+		chain_ok ? "verified" : "BROKEN");
 	fflush(o->log);
 
-	do
-		r = sigwait(&stop, &sig);
-	while (r != 0);
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			reload_policy(o->log, api, led, cfg->policy);
+			continue;
+		}
+		break;
+	}
 	fprintf(o->log, "jit-ssh-ca: %s received, stopping\n",
 		sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	api_stop(api);
+	/* Sign the tail, so the last records do not wait for the next start to be covered. */
+	r = ledger_checkpoint(led, now_sec(), NULL);
+	if (r < 0 && r != JIT_E_NOT_FOUND)
+		fprintf(o->log, "jit-ssh-ca: cannot checkpoint the ledger: %s\n", jit_strerror(r));
+	remove_pid_file(cfg->pid_file);
 	fprintf(o->log, "jit-ssh-ca: stopped\n");
 	return 0;
+}
+
+/* ---- jit-ssh-ca reload ------------------------------------------------------------------ */
+
+struct body_buf {
+	char *data;
+	size_t len;
+};
+
+static size_t on_body(char *p, size_t size, size_t n, void *ctx)
+{
+	struct body_buf *b = ctx;
+	size_t add = size * n;
+	char *nd;
+
+	if (add > HEALTHZ_MAX - b->len)
+		return 0;
+	nd = realloc(b->data, b->len + add + 1);
+	if (!nd)
+		return 0;
+	memcpy(nd + b->len, p, add);
+	b->len += add;
+	nd[b->len] = 0;
+	b->data = nd;
+	return add;
+}
+
+/* GET @url -> parsed JSON object; @pin NULL for plain HTTP. */
+static int fetch_healthz(const char *url, const char *pin, json_t **ret, char *errbuf)
+{
+	_cleanup_free_ char *freeme = NULL;
+	struct body_buf b = {0};
+	CURL *c = curl_easy_init();
+	CURLcode cc;
+	long status = 0;
+	json_t *j;
+
+	errbuf[0] = 0;
+	if (!c)
+		return -ENOMEM;
+	if ((cc = curl_easy_setopt(c, CURLOPT_URL, url)) ||
+	    (cc = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body)) ||
+	    (cc = curl_easy_setopt(c, CURLOPT_WRITEDATA, &b)) ||
+	    (cc = curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf)) ||
+	    (cc = curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L)) ||
+	    (cc = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L)) ||
+	    (cc = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https")))
+		goto out;
+	/* The pin is the CA's identity (what jit-ssh checks too); names and dates are not. */
+	if (pin && ((cc = curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, pin)) ||
+		    (cc = curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L)) ||
+		    (cc = curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L))))
+		goto out;
+	cc = curl_easy_perform(c);
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+out:
+	curl_easy_cleanup(c);
+	freeme = b.data;
+	if (cc != CURLE_OK) {
+		if (!errbuf[0])
+			snprintf(errbuf, CURL_ERROR_SIZE, "%s", curl_easy_strerror(cc));
+		return -EIO;
+	}
+	if (status != 200) {
+		snprintf(errbuf, CURL_ERROR_SIZE, "GET /healthz answered HTTP %ld", status);
+		return -EIO;
+	}
+	j = b.data ? json_loadb(b.data, b.len, 0, NULL) : NULL;
+	if (!json_is_object(j)) {
+		json_decref(j);
+		snprintf(errbuf, CURL_ERROR_SIZE, "GET /healthz did not answer a JSON object");
+		return JIT_E_FORMAT;
+	}
+	*ret = j;
+	return 0;
+}
+
+static json_int_t int_field(const json_t *o, const char *name)
+{
+	return json_integer_value(json_object_get(o, name));
+}
+
+static int healthz_url(const struct serve_reload_options *o, const struct config *cfg, char **ret)
+{
+	unsigned long long port = cfg->port;
+	const char *addr = cfg->listen;
+	int r;
+
+	if (o->port >= 0)
+		port = (unsigned long long)o->port;
+	if (o->port_file && (r = read_number_file(o->port_file, 65535, &port)) < 0) {
+		fprintf(o->err, "jit-ssh-ca: cannot read the port file %s: %s\n", o->port_file,
+			jit_strerror(r));
+		return r;
+	}
+	if (!strcmp(addr, "0.0.0.0"))
+		addr = "127.0.0.1";
+	else if (!strcmp(addr, "::"))
+		addr = "::1";
+	if (asprintf(ret, "%s://%s%s%s:%llu/healthz", cfg->plain_http ? "http" : "https",
+		     strchr(addr, ':') ? "[" : "", addr, strchr(addr, ':') ? "]" : "", port) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int reload_with(const struct serve_reload_options *o, const struct config *cfg)
+{
+	_cleanup_free_ char *url = NULL;
+	_cleanup_free_ char *pin = NULL;
+	_cleanup_(json_decrefp) json_t *before = NULL;
+	char errbuf[CURL_ERROR_SIZE];
+	unsigned long long pid;
+	int r;
+
+	if ((r = read_number_file(cfg->pid_file, INT32_MAX, &pid)) < 0) {
+		fprintf(o->err,
+			"jit-ssh-ca: cannot read the PID file %s: %s (is `jit-ssh-ca serve` "
+			"running with this config?)\n",
+			cfg->pid_file, jit_strerror(r));
+		return 1;
+	}
+	if (healthz_url(o, cfg, &url) < 0)
+		return 1;
+	if (!cfg->plain_http && (r = tlsgen_pin_file(cfg->tls_cert, &pin)) < 0) {
+		fprintf(o->err, "jit-ssh-ca: cannot read the TLS certificate %s: %s\n",
+			cfg->tls_cert, jit_strerror(r));
+		return 1;
+	}
+	if (fetch_healthz(url, pin, &before, errbuf) < 0) {
+		fprintf(o->err, "jit-ssh-ca: cannot ask %s before reloading: %s\n", url, errbuf);
+		return 1;
+	}
+	if (kill((pid_t)pid, SIGHUP) < 0) {
+		fprintf(o->err, "jit-ssh-ca: cannot signal PID %llu (from %s): %s\n", pid,
+			cfg->pid_file, strerror(errno));
+		return 1;
+	}
+	for (unsigned i = 0; i < SERVE_RELOAD_WAIT_SEC * 1000 / SERVE_RELOAD_POLL_MS; i++) {
+		_cleanup_(json_decrefp) json_t *now = NULL;
+		struct timespec ts = {0, SERVE_RELOAD_POLL_MS * 1000000L};
+
+		nanosleep(&ts, NULL);
+		if (fetch_healthz(url, pin, &now, errbuf) < 0)
+			continue;
+		if (int_field(now, "policy_reload_attempts") ==
+		    int_field(before, "policy_reload_attempts"))
+			continue;
+		if (int_field(now, "policy_generation") != int_field(before, "policy_generation")) {
+			fprintf(o->out, "policy reloaded: %s\n",
+				json_string_value(json_object_get(now, "policy_version")));
+			return 0;
+		}
+		fprintf(o->err, "jit-ssh-ca: policy NOT reloaded (still serving %s):\n%s\n",
+			json_string_value(json_object_get(now, "policy_version")),
+			json_string_value(json_object_get(now, "policy_reload_error")));
+		return 1;
+	}
+	fprintf(o->err, "jit-ssh-ca: the CA (PID %llu) did not report a reload within %d s\n", pid,
+		SERVE_RELOAD_WAIT_SEC);
+	return 1;
+}
+
+int serve_reload(const struct serve_reload_options *o)
+{
+	_cleanup_(config_freep) struct config *cfg = NULL;
+	_cleanup_free_ char *err = NULL;
+	int r;
+
+	if ((r = config_load(o->config_path, &cfg, &err)) < 0) {
+		fprintf(o->err, "jit-ssh-ca: %s\n", err ? err : jit_strerror(r));
+		return 1;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(o->err, "jit-ssh-ca: cannot initialise libcurl\n");
+		return 1;
+	}
+	r = reload_with(o, cfg);
+	curl_global_cleanup();
+	return r;
 }

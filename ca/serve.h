@@ -1,12 +1,23 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * serve.h - the `jit-ssh-ca serve` daemon: load the config, CA key, policy, TLS material and
- * ledger; serve the API (api.h) until SIGTERM or SIGINT; then drain and close.
+ * ledger; check the ledger's chain; record the start; serve the API (api.h) until SIGTERM
+ * or SIGINT, reloading the policy on SIGHUP; then drain and close. And `jit-ssh-ca reload`,
+ * which asks a running daemon to reload and reports how that went.
  */
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+
+/* Ledger event names written by the daemon (issue.h has the per-request ones). */
+#define SERVE_EVENT_STARTUP "startup"
+#define SERVE_EVENT_POLICY_RELOADED "policy_reloaded"
+/* How long `reload` waits for the daemon to report the reload, seconds, and how often it
+ * asks, milliseconds. */
+#define SERVE_RELOAD_WAIT_SEC 10
+#define SERVE_RELOAD_POLL_MS 100
 
 /**
  * struct serve_options - command-line overrides (NULL / -1 / false = take the config's)
@@ -15,6 +26,8 @@
  * @port:        -1, or 0..65535 (0 = ephemeral)
  * @port_file:   file to write the port actually listened on, once listening, or NULL
  * @plain_http:  serve plain HTTP (loopback addresses only)
+ * @continue_on_broken_chain: start even when the ledger's chain does not verify (the
+ *               "startup" record says so); without it such a ledger stops the start
  * @log:         where the daemon logs (stderr)
  */
 struct serve_options {
@@ -23,16 +36,55 @@ struct serve_options {
 	int port;
 	const char *port_file;
 	bool plain_http;
+	bool continue_on_broken_chain;
 	FILE *log;
 };
 
 /**
  * serve_run() - Run the daemon until a stop signal
  *
- * SIGTERM and SIGINT are blocked in every thread and taken with sigwait(): the server stops
- * accepting, requests in progress finish, the ledger is closed. Refuses to start when the
- * CA key file is readable or writable by group or others.
+ * SIGTERM, SIGINT and SIGHUP are blocked in every thread from the start and taken with
+ * sigwait() by the calling thread alone. SIGHUP re-reads the policy file: a valid one is
+ * recorded ("policy_reloaded": policy_version, previous_version) and swapped in
+ * (api_policy_set()); an invalid one, or one the ledger cannot record, keeps the old policy
+ * and its messages go to the log and to GET /healthz. SIGTERM/SIGINT: the server stops
+ * accepting, requests in progress finish, the chain head is checkpointed, the ledger
+ * is closed and the PID file removed.
+ *
+ * At start: the CA key file must not be readable or writable by group or others; the
+ * ledger's chain is verified (ledger_verify2()) and a broken one stops the start unless
+ * @o->continue_on_broken_chain; a "startup" record (ca_key, policy_version, chain_ok,
+ * continued_on_broken_chain, chain_error when broken) is appended; the PID goes to the
+ * config's pid_file once the server listens.
+ *
  * Return: the process exit status (0 after a clean stop, 1 when it could not start); every
  * failure is logged to @o->log naming the file and the problem.
  */
 int serve_run(const struct serve_options *o);
+
+/**
+ * struct serve_reload_options
+ * @config_path: the daemon's config file (pid_file, listen, port, TLS certificate)
+ * @port:        -1 for the config's port, else the port the daemon listens on
+ * @port_file:   file holding that port (as `serve --port-file` wrote it), or NULL
+ * @out, @err:   where the outcome and errors are printed
+ */
+struct serve_reload_options {
+	const char *config_path;
+	int port;
+	const char *port_file;
+	FILE *out;
+	FILE *err;
+};
+
+/**
+ * serve_reload() - `jit-ssh-ca reload`: SIGHUP the daemon named by the pid_file, then poll
+ * its GET /healthz (every SERVE_RELOAD_POLL_MS, at most SERVE_RELOAD_WAIT_SEC) until
+ * "policy_reload_attempts" changes
+ *
+ * Prints "policy reloaded: <version>" when "policy_generation" changed too, else the
+ * reload error from /healthz. The daemon is reached on its listen address (a wildcard
+ * address as loopback) over pinned TLS (the pin of the config's tls_cert) or plain HTTP.
+ * Return: exit status, 0 reloaded, 1 not (invalid policy, no daemon, no answer).
+ */
+int serve_reload(const struct serve_reload_options *o);

@@ -107,6 +107,12 @@ static void test_defaults_apply_to_absent_keys(void **state)
 	assert_int_equal(c->clock_window_sec, 120);
 	assert_int_equal(c->signer_id, 0);
 	assert_int_equal(c->ledger_map_size, 1ull << 30);
+	assert_int_equal(c->ledger_map_size_max, 64ull << 30);
+	assert_int_equal(c->checkpoint_records, 1000);
+	assert_int_equal(c->checkpoint_sec, 3600);
+	assert_true(asprintf(&want, "%s/serve.pid", f->dir) > 0);
+	assert_string_equal(c->pid_file, want);
+	free(want);
 	assert_true(asprintf(&want, "%s/ca_key", f->dir) > 0);
 	assert_string_equal(c->ca_key, want);
 	free(want);
@@ -146,7 +152,9 @@ static void test_every_key_is_read(void **state)
 	assert_int_equal(load(f,
 			      "listen: ::1\nport: 0\nplain_http: true\ntls_cert: c\ntls_key: k\n"
 			      "ca_key: a\npolicy: p\nledger: l\nskew_sec: 0\nmax_ttl_sec: 600\n"
-			      "clock_window_sec: 30\nsigner_id: 7\nledger_map_size: 1048576\n",
+			      "clock_window_sec: 30\nsigner_id: 7\nledger_map_size: 1048576\n"
+			      "ledger_map_size_max: 2097152\ncheckpoint_records: 10\n"
+			      "checkpoint_sec: 60\npid_file: /run/jit/ca.pid\n",
 			      &c, &err),
 			 0);
 	assert_string_equal(c->listen, "::1");
@@ -157,6 +165,10 @@ static void test_every_key_is_read(void **state)
 	assert_int_equal(c->clock_window_sec, 30);
 	assert_int_equal(c->signer_id, 7);
 	assert_int_equal(c->ledger_map_size, 1048576);
+	assert_int_equal(c->ledger_map_size_max, 2097152);
+	assert_int_equal(c->checkpoint_records, 10);
+	assert_int_equal(c->checkpoint_sec, 60);
+	assert_string_equal(c->pid_file, "/run/jit/ca.pid");
 	config_free(c);
 }
 
@@ -175,6 +187,8 @@ static void test_values_at_their_limits_are_accepted(void **state)
 	expect_loaded(f, "max_ttl_sec: 604800\n");
 	expect_loaded(f, "clock_window_sec: 3600\n");
 	expect_loaded(f, "signer_id: 32767\n");
+	expect_loaded(f, "checkpoint_records: 1\n");
+	expect_loaded(f, "checkpoint_sec: 4294967296\n");
 }
 
 static void test_values_one_past_their_limits_are_refused(void **state)
@@ -190,6 +204,10 @@ static void test_values_one_past_their_limits_are_refused(void **state)
 	expect_refused(f, "clock_window_sec: 3601\n", "clock_window_sec");
 	expect_refused(f, "signer_id: 32768\n", "signer_id");
 	expect_refused(f, "ledger_map_size: 1048575\n", "ledger_map_size");
+	expect_refused(f, "ledger_map_size_max: 1048575\n", "ledger_map_size_max");
+	expect_refused(f, "checkpoint_records: 0\n", "checkpoint_records");
+	expect_refused(f, "checkpoint_sec: 0\n", "checkpoint_sec");
+	expect_refused(f, "checkpoint_sec: 4294967297\n", "checkpoint_sec");
 }
 
 static void test_values_of_the_wrong_type_are_refused(void **state)

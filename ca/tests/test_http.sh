@@ -4,8 +4,11 @@
 # test_http.sh - the CA daemon over real HTTPS, driven by hand the way docs/api.md tells a
 # person to: `jit-ssh-ca init`, `serve --port 0 --port-file`, then curl and
 # `ssh-keygen -Y sign`. Checks the answers, the certificate as `ssh-keygen -L` shows it, the
-# log, the ledger, and the refusals (replay, unknown key, stale timestamp, denial, malformed
-# JSON, oversize body, CA key readable by others).
+# log, the ledger events of every request, the refusals (replay, unknown key, stale
+# timestamp, denial, malformed JSON, oversize body, CA key readable by others), /healthz,
+# POST /v1/explain, policy reload by SIGHUP and by `jit-ssh-ca reload` (good and bad
+# files), the `ledger` review tools (list, show, export, verify, review, backup, correlate),
+# and the start-up chain check on a tampered copy of the ledger.
 #
 # Usage: test_http.sh PATH/TO/jit-ssh-ca      (exit 0 pass, 1 fail, 77 skip)
 set -eu
@@ -22,7 +25,7 @@ cleanup() {
 		kill "$PID" 2>/dev/null || true
 		wait "$PID" 2>/dev/null || true
 	fi
-	rm -rf "$T"
+	[ -n "${KEEP_TMP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
 
@@ -49,6 +52,7 @@ jnum() { sed -n "s/.*\"$1\":\([0-9][0-9]*\).*/\1/p" "$T/resp.json"; }
 ssh-keygen -q -t ed25519 -N '' -C alice@laptop -f "$T/alice"
 ssh-keygen -q -t ed25519 -N '' -C mallory -f "$T/mallory"
 ssh-keygen -q -t ed25519 -N '' -C session -f "$T/session"
+ssh-keygen -q -t ed25519 -N '' -C bob@laptop -f "$T/bob"
 
 # ---- init -----------------------------------------------------------------------------
 "$CA" init --dir "$T/state" --user alice --user-key "$T/alice.pub" >"$T/init.out"
@@ -65,6 +69,30 @@ if "$CA" init --dir "$T/state" --user alice >/dev/null 2>"$T/err"; then
 else
 	check "init refuses an existing state directory without --force" grep -q -- --force "$T/err"
 fi
+check "init writes pid_file into the config" grep -qx 'pid_file: serve.pid' "$T/state/config.yaml"
+
+# The policy the rest runs under: alice for herself; bob enrolled (a reviewer). The
+# argument is alice's list of logins, so that reloads can change it.
+write_policy() { # LOGINS
+	cat >"$T/state/policy.yaml" <<EOF
+version: 1
+settings:
+  default_ttl: 15m
+  max_ttl: 1h
+users:
+  alice:
+    keys: ["$(cut -d' ' -f1-2 "$T/alice.pub")"]
+  bob:
+    keys: ["$(cut -d' ' -f1-2 "$T/bob.pub")"]
+rules:
+  - name: self-login
+    users: [alice]
+    hosts: ["*"]
+    logins: [$1]
+EOF
+}
+write_policy '"${user}"'
+check "the test policy passes policy check" "$CA" policy check "$T/state/policy.yaml" >/dev/null
 
 # ---- serve ----------------------------------------------------------------------------
 start() {
@@ -125,6 +153,11 @@ nonce() { head -c 18 /dev/urandom | base64 | tr '+/' '-_'; }
 start
 check "healthz answers ok over pinned TLS" test "$(get /healthz)" = 200
 check "healthz names the policy version" grep -q '"policy_version":"sha256:' "$T/resp.json"
+check "healthz says the policy was loaded once" grep -q '"policy_generation":1[,}]' "$T/resp.json"
+check "healthz has no reload error" grep -q '"policy_reload_error":null' "$T/resp.json"
+check "healthz says the ledger chain verified at start" grep -q '"ledger_chain_ok":true' "$T/resp.json"
+check "healthz carries policy_loaded_at" test -n "$(jnum policy_loaded_at)"
+check "serve writes its PID to pid_file" test "$(cat "$T/state/serve.pid")" = "$PID"
 check "GET /v1/ca answers 200" test "$(get /v1/ca)" = 200
 check "GET /v1/ca lists the CA key" grep -qF "$(cut -d' ' -f2 "$T/state/ca_key.pub")" "$T/resp.json"
 check "GET /v1/ca names the principal format" grep -qF '"principal_format":"jit:{host}:{login}"' "$T/resp.json"
@@ -163,16 +196,39 @@ check "GET /v1/requests/ID gives the same certificate" test "$(get "/v1/requests
 check "GET /v1/requests/ID answer holds the certificate" grep -qF "$(cut -d' ' -f2 "$T/session-cert.pub")" "$T/resp.json"
 check "GET of an unknown request ID is 404" test "$(get /v1/requests/0123456789abcdef0123456789abcdef)" = 404
 
+# ---- the request's story in the ledger ----------------------------------------------------
+L="$CA ledger --config $T/state/config.yaml"
+events_of() { sed -n 's/.*"event":"\([a-z_]*\)".*/\1/p' "$1" | tr '\n' ' '; }
+$L export --format jsonl --request "$RID" >"$T/story.jsonl"
+check "the request is recorded as received, decided, issued in that order" \
+	test "$(events_of "$T/story.jsonl")" = "received decided issued "
+check "every record names time, request, user, normalised host and login" \
+	test "$(grep -c "\"host\":\"web-1\".*\"login\":\"alice\".*\"request_id\":\"$RID\".*\"time\":[0-9]*,.*\"user\":\"alice\"" "$T/story.jsonl")" -eq 3
+REQ_FP=$(ssh-keygen -l -f "$T/alice.pub" | cut -d' ' -f2)
+SESSION_FP=$(ssh-keygen -l -f "$T/session.pub" | cut -d' ' -f2)
+CA_FP=$(ssh-keygen -l -f "$T/state/ca_key.pub" | cut -d' ' -f2)
+check "received names the requesting key, ttl, reason, client address and nonce" \
+	grep -q "\"client_address\":\"127.0.0.1\".*\"event\":\"received\".*\"nonce\":\"[A-Za-z0-9_-]*\".*\"reason\":\"integration test\".*\"requesting_key\":\"$REQ_FP\".*\"ttl_seconds\":300" "$T/story.jsonl"
+check "decided names the decision, rule and policy version" \
+	grep -q '"decision":"allowed","event":"decided".*"policy_version":"sha256:.*"rule":"self-login"' "$T/story.jsonl"
+check "issued names serial, key ID, principals, validity, keys, certificate and options" \
+	grep -q "\"ca_key\":\"$CA_FP\",\"certificate\":\"ssh-ed25519-cert-v01@openssh.com .*\"certified_key\":\"$SESSION_FP\",\"critical_options\":{},\"event\":\"issued\",\"extensions\":{\"permit-pty\":\"\"}.*\"key_id\":\"jit-ssh user=alice host=web-1 login=alice request=$RID\".*\"principals\":\[\"jit:web-1:alice\"\].*\"serial\":$SERIAL1,.*\"valid_after\":$VA,\"valid_before\":$VB" "$T/story.jsonl"
+check "the start is recorded with the CA key and a verified chain" \
+	sh -c "$L export --format jsonl --event startup | grep -q '\"ca_key\":\"$CA_FP\",\"chain_error\":null,\"chain_ok\":true,\"continued_on_broken_chain\":false'"
+
 # ---- refusals ----------------------------------------------------------------------------
 cp "$T/first.json" "$T/body.json"
 cp "$T/first.auth" "$T/auth"
 check "a replayed request is refused (401)" test "$(post)" = 401
 check "the replay is named" test "$(jstr error)" = replay
 
+records() { $L export --format jsonl | grep -vc '"event":"checkpoint"'; }
+BEFORE=$(records)
 body alice "$(date +%s)" "$(nonce)"
 sign "$T/mallory"
 check "a request signed by an unenrolled key is refused (401)" test "$(post)" = 401
 check "the unknown key is named" test "$(jstr error)" = unknown_user_or_key
+check "a request that fails authentication is not recorded" test "$(records)" -eq "$BEFORE"
 
 body alice $(($(date +%s) - 1000)) "$(nonce)"
 sign "$T/alice"
@@ -198,6 +254,43 @@ check "the denial carries a reason" test -n "$(jstr reason)"
 DENIED_ID=$(jstr request_id)
 check "GET of a denied request gives the denial" test "$(get "/v1/requests/$DENIED_ID")" = 200
 check "GET of a denied request says denied" test "$(jstr state)" = denied
+$L export --format jsonl --request "$DENIED_ID" >"$T/denied.jsonl"
+check "a denial is recorded as received and decided, nothing issued" \
+	test "$(events_of "$T/denied.jsonl")" = "received decided "
+check "the denial's decided record says denied with its reason" \
+	grep -q '"decision":"denied","event":"decided".*"reason":"[^"]*root[^"]*"' "$T/denied.jsonl"
+
+# ---- POST /v1/explain -------------------------------------------------------------------
+explain() {
+	curl -sS --cacert "$T/state/tls_cert.pem" --pinnedpubkey "$PIN" -o "$T/resp.json" \
+		-w '%{http_code}' -H "Content-Type: application/json" \
+		-H "Authorization: $(cat "$T/auth")" --data-binary @"$T/body.json" "$URL/v1/explain"
+}
+BEFORE=$(records)
+printf '{"user":"alice","host":"WEB-1","login":"alice","timestamp":%s,"nonce":"%s"}' \
+	"$(date +%s)" "$(nonce)" >"$T/body.json"
+sign "$T/alice"
+check "explain without a public key answers 200" test "$(explain)" = 200
+check "explain says allowed" grep -q '"decision":{.*"verdict":"allowed"' "$T/resp.json"
+check "explain names the principal and the rule" \
+	grep -q '"principals":\["jit:web-1:alice"\].*"policy_version":"sha256:' "$T/resp.json"
+check "explain carries the explanation lines" grep -q '"explanation":\["' "$T/resp.json"
+check "explain lists the logins open to the user" \
+	sh -c "grep -q '\"open\":\[{\"login\":\"alice\"' '$T/resp.json' && grep -q '\"max_ttl_seconds\":3600' '$T/resp.json'"
+check "explain issues nothing and records nothing" test "$(records)" -eq "$BEFORE"
+check "an explain's nonce is consumed (401 replay)" test "$(explain)" = 401
+body root "$(date +%s)" "$(nonce)"
+sign "$T/alice"
+check "explain of a login no rule allows answers 200" test "$(explain)" = 200
+check "explain says denied" grep -q '"verdict":"denied"' "$T/resp.json"
+sign "$T/mallory"
+check "explain signed by an unenrolled key is refused (401)" test "$(explain)" = 401
+"$CA" policy explain --user alice --host WEB-1 --login root --config "$T/state/config.yaml" >"$T/out"
+check "policy explain prints the verdict and the explanation" \
+	sh -c "grep -q '^verdict: *denied' '$T/out' && grep -q '^explanation:' '$T/out'"
+check "policy explain lists the open logins" grep -q '^alice .*allowed' "$T/out"
+check "policy explain --json has the stable names" \
+	sh -c "'$CA' policy explain --user alice --host web-1 --login alice --ttl 10m --json --policy '$T/state/policy.yaml' | tr -d ' \n' | grep -q '\"ttl_seconds\":600.*\"verdict\":\"allowed\"'"
 
 printf '{"user":"alice", not json' >"$T/body.json"
 sign "$T/alice"
@@ -250,8 +343,133 @@ check "plain HTTP is not served on the TLS port" \
 	sh -c "! curl -s -o /dev/null http://127.0.0.1:$PORT/healthz"
 check "healthz counts the ledger records" test "$(get /healthz)" = 200 -a "$(jnum ledger_records)" -ge 2
 
+# ---- policy reload ------------------------------------------------------------------------
+# Wait until /healthz reports reload attempt number $1.
+wait_attempts() {
+	i=0
+	while [ $i -lt 100 ]; do
+		get /healthz >/dev/null
+		[ "$(jnum policy_reload_attempts)" = "$1" ] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+root_request() {
+	body root "$(date +%s)" "$(nonce)"
+	sign "$T/alice"
+	post
+}
+get /healthz >/dev/null
+OLD_VERSION=$(jstr policy_version)
+write_policy '"${user}", root'
+kill -HUP "$PID"
+check "SIGHUP reloads the policy" wait_attempts 1
+check "the reload counts one generation more" test "$(jnum policy_generation)" = 2
+check "the reload changes the policy version" test "$(jstr policy_version)" != "$OLD_VERSION"
+NEW_VERSION=$(jstr policy_version)
+check "a login denied before the reload is now issued" test "$(root_request)" = 201
+check "the reload is recorded with both versions" \
+	sh -c "$L export --format jsonl --event policy_reloaded | grep -q '\"policy_version\":\"$NEW_VERSION\",.*\"previous_version\":\"$OLD_VERSION\"'"
+check "the reload is logged" grep -q "policy .*reloaded: version $NEW_VERSION" "$T/serve.log"
+
+printf '  - name: broken\n    users: [alice]\n    hosts: ["*"]\n    logins: [root]\n    ttl: forever\n' \
+	>>"$T/state/policy.yaml"
+kill -HUP "$PID"
+check "SIGHUP with an invalid policy is answered" wait_attempts 2
+check "an invalid policy changes no generation" test "$(jnum policy_generation)" = 2
+check "an invalid policy keeps the version" test "$(jstr policy_version)" = "$NEW_VERSION"
+check "healthz names the invalid file, line and column" \
+	grep -q '"policy_reload_error":"[^"]*policy.yaml:[0-9]*:[0-9]*: ' "$T/resp.json"
+check "the invalid policy's messages are logged" grep -q "policy.yaml:[0-9]*:[0-9]*: " "$T/serve.log"
+check "requests are decided under the old policy after a failed reload" test "$(root_request)" = 201
+
+if "$CA" reload --config "$T/state/config.yaml" --port-file "$T/port" >"$T/out" 2>"$T/err"; then
+	not_ok "reload of an invalid policy exits 1"
+else
+	check "reload of an invalid policy exits 1" true
+fi
+check "reload prints the reload error" grep -q "policy.yaml:[0-9]*:[0-9]*: " "$T/err"
+write_policy '"${user}"'
+if "$CA" reload --config "$T/state/config.yaml" --port-file "$T/port" >"$T/out" 2>"$T/err"; then
+	check "reload of a valid policy exits 0" true
+else
+	not_ok "reload of a valid policy exits 0"
+fi
+check "reload prints the new version" grep -q "^policy reloaded: sha256:" "$T/out"
+check "after reload the reload error is cleared" \
+	sh -c "test \"\$(curl -sS --cacert '$T/state/tls_cert.pem' '$URL/healthz')\" != '' && curl -sS --cacert '$T/state/tls_cert.pem' '$URL/healthz' | grep -q '\"policy_reload_error\":null'"
+check "after reload the login allowed before is denied again" test "$(root_request)" = 403
+
+# ---- ledger review tools ---------------------------------------------------------------
+$L list --user alice --login alice --event issued >"$T/list.txt"
+check "list filters by user, login and event" \
+	sh -c "grep -q ' issued .*$SERIAL1 .*$RID' '$T/list.txt' && ! grep -q ' root ' '$T/list.txt' && ! grep -q ' decided ' '$T/list.txt'"
+check "list --since takes an age" sh -c "$L list --since 1h --json | grep -q '\"request_id\": \"$RID\"'"
+check "list --until in the past lists nothing" test "$($L list --until 2000-01-01 --json)" = "[]"
+$L show "$SERIAL1" >"$T/show.txt"
+check "show SERIAL tells the story event by event" \
+	sh -c "grep -q ' received' '$T/show.txt' && grep -q ' decided' '$T/show.txt' && grep -q ' issued' '$T/show.txt'"
+check "show gives the certificate's end" grep -q "expire[sd] at $(date -u -d "@$VB" +%Y-%m-%dT%H:%M:%SZ)" "$T/show.txt"
+check "list --unreviewed holds the first issuance" sh -c "$L list --unreviewed | grep -q '$RID'"
+SSH_AUTH_SOCK= $L review "$SERIAL1" --ok --note "checked with alice" -i "$T/bob" --reviewer bob >"$T/out" 2>"$T/err"
+check "a reviewer's mark is recorded" grep -q "^review recorded" "$T/out"
+check "the reviewed issuance leaves the queue" sh -c "! $L list --unreviewed | grep -q '$RID'"
+$L show "$RID" >"$T/show.txt"
+check "show verifies the review's signature" grep -q "signature verified; the key is enrolled" "$T/show.txt"
+$L export --format jsonl --event review >"$T/review.jsonl"
+sed -n 's/.*"signature":"\([^"]*\)".*/\1/p' "$T/review.jsonl" | sed 's/\\n/\n/g' >"$T/review.sig"
+REVIEW_TIME=$(sed -n 's/.*"time":\([0-9]*\).*/\1/p' "$T/review.jsonl")
+printf '{"note":"checked with alice","reviewer":"bob","target":%s,"time":%s,"verdict":"ok"}' \
+	"$SERIAL1" "$REVIEW_TIME" >"$T/review.msg"
+printf 'bob %s\n' "$(cut -d' ' -f1-2 "$T/bob.pub")" >"$T/allowed_signers"
+check "the review signature verifies with ssh-keygen -Y verify" \
+	sh -c "ssh-keygen -Y verify -f '$T/allowed_signers' -I bob -n jit-ssh-review -s '$T/review.sig' <'$T/review.msg' >/dev/null 2>&1"
+if SSH_AUTH_SOCK= $L review "$RID" --flag --note "mine" -i "$T/alice" --reviewer alice >/dev/null 2>"$T/err"; then
+	not_ok "the requester cannot review their own access"
+else
+	check "the requester cannot review their own access" grep -q "cannot review" "$T/err"
+fi
+$L export --format jsonl >"$T/all.jsonl"
+check "export writes one JSON object per line" \
+	test "$(grep -c '^{.*"event":"[a-z_]*".*"hash":"[0-9a-f]\{64\}".*}$' "$T/all.jsonl")" -eq "$(wc -l <"$T/all.jsonl")"
+check "verify says intact and counts the checkpoints" \
+	sh -c "$L verify | grep -q '^ledger intact: [0-9]* records, [0-9]* checkpoints\{0,1\} verified'"
+check "backup makes a verified copy" sh -c "$L backup '$T/backup' | grep -q 'chain intact'"
+sed "s|^ledger: .*|ledger: $T/backup|" "$T/state/config.yaml" >"$T/state/backup.yaml"
+check "the backup holds the first issuance" \
+	sh -c "'$CA' ledger show $SERIAL1 --config '$T/state/backup.yaml' | grep -q '$RID'"
+if $L backup "$T/backup" >/dev/null 2>"$T/err"; then
+	not_ok "backup refuses to overwrite an existing copy"
+else
+	check "backup refuses to overwrite an existing copy" true
+fi
+
+# sshd's VERBOSE lines for a login with the first certificate, then one with a serial unknown
+cat >"$T/sshd.log" <<EOF
+Nov 21 13:04:05 web-1 sshd[4242]: Accepted publickey for alice from 192.0.2.7 port 52636 ssh2: ED25519-CERT $SESSION_FP ID jit-ssh user=alice host=web-1 login=alice request=$RID (serial $SERIAL1) CA ED25519 $CA_FP
+Nov 21 13:04:06 web-1 sshd[4243]: Connection closed by 192.0.2.9 port 40000
+EOF
+if $L correlate "$T/sshd.log" >"$T/out" 2>"$T/err"; then
+	check "correlate joins a known login and exits 0" true
+else
+	not_ok "correlate joins a known login and exits 0"
+fi
+check "correlate says who, which request and why" \
+	sh -c "grep -q 'login .*serial=$SERIAL1' '$T/out' && grep -q 'who: *alice, request $RID' '$T/out' && grep -q 'why: *\"integration test\"' '$T/out'"
+check "correlate says whose approval" grep -q "approved: *no approval was required" "$T/out"
+printf 'Nov 21 13:05:00 web-1 sshd[4244]: Accepted publickey for root from 192.0.2.8 port 52637 ssh2: ED25519-CERT %s ID jit-ssh user=mallory host=web-1 login=root request=0123456789abcdef0123456789abcdef (serial 999999) CA ED25519 %s\n' \
+	"$SESSION_FP" "$CA_FP" >>"$T/sshd.log"
+if $L correlate - <"$T/sshd.log" >"$T/out" 2>"$T/err"; then
+	not_ok "correlate exits 1 on a login the ledger does not know"
+else
+	check "correlate exits 1 on a login the ledger does not know" true
+fi
+check "correlate flags the unknown serial loudly" grep -q '^!!! UNKNOWN CERTIFICATE LOGIN .*serial=999999' "$T/out"
+
 # ---- restart: serials stay unique ---------------------------------------------------------
 check "SIGTERM stops the daemon cleanly" stop
+check "a clean stop removes the PID file" test ! -e "$T/state/serve.pid"
 start
 body alice "$(date +%s)" "$(nonce)"
 sign "$T/alice"
@@ -268,7 +486,7 @@ check "the log holds no key material" sh -c "! grep -q 'AAAAC3Nza' '$T/serve.log
 check "the log holds no signature" sh -c "! grep -qF \"\$(cut -c8-40 '$T/first.auth')\" '$T/serve.log'"
 "$CA" ledger list --config "$T/state/config.yaml" >"$T/ledger.txt"
 check "ledger list shows the first serial" grep -q " issued .* $SERIAL1 .*$RID" "$T/ledger.txt"
-check "ledger list shows the denial" grep -q " denied .*root" "$T/ledger.txt"
+check "ledger list shows the denial" grep -q " decided .*root .*denied" "$T/ledger.txt"
 "$CA" ledger list --json --config "$T/state/config.yaml" >"$T/ledger.json"
 check "ledger list --json holds the certificate" grep -qF "$(cut -d' ' -f2 "$T/session-cert.pub")" "$T/ledger.json"
 check "ledger verify says intact" sh -c "'$CA' ledger verify --config '$T/state/config.yaml' | grep -q '^ledger intact: [0-9]* records'"
@@ -289,13 +507,64 @@ else
 	check "serve refuses plain HTTP on a non-loopback address" grep -q loopback "$T/err"
 fi
 
+# ---- a tampered ledger: verify names the record, serve refuses, or continues on record ----
+start
+body alice "$(date +%s)" "$(nonce)"
+sed -i 's/integration test/TAMPER-ME-12345/' "$T/body.json"
+sign "$T/alice"
+check "a request to be tampered with later is issued" test "$(post)" = 201
+TAMPERED_ID=$(jstr request_id)
+stop
+rm -rf "$T/copy"
+$L backup "$T/copy" >/dev/null
+sed "s|^ledger: .*|ledger: $T/copy|; s|^pid_file: .*|pid_file: $T/copy.pid|" \
+	"$T/state/config.yaml" >"$T/state/copy.yaml"
+BAD_SEQ=$("$CA" ledger export --format jsonl --request "$TAMPERED_ID" --config "$T/state/copy.yaml" |
+	sed -n '1s/.*"seq":\([0-9]*\).*/\1/p')
+sed -i 's/TAMPER-ME-12345/TAMPER-ME-99999/' "$T/copy/data.mdb"
+if "$CA" ledger verify --config "$T/state/copy.yaml" >"$T/out" 2>&1; then
+	not_ok "verify of a tampered ledger exits 1"
+else
+	check "verify of a tampered ledger exits 1" true
+fi
+check "verify names the first bad record" grep -q "NOT intact: first bad record: seq $BAD_SEQ[^0-9]" "$T/out"
+if "$CA" serve --config "$T/state/copy.yaml" --port 0 2>"$T/err"; then
+	not_ok "serve refuses to start on a broken chain"
+else
+	check "serve refuses to start on a broken chain, naming the record" \
+		grep -q "chain is broken: seq $BAD_SEQ[^0-9].*--continue-on-broken-chain" "$T/err"
+fi
+"$CA" serve --config "$T/state/copy.yaml" --port 0 --port-file "$T/copy.port" --continue-on-broken-chain \
+	2>"$T/copy.log" &
+COPY_PID=$!
+i=0
+while [ ! -s "$T/copy.port" ] && [ $i -lt 100 ] && kill -0 "$COPY_PID" 2>/dev/null; do
+	sleep 0.1
+	i=$((i + 1))
+done
+check "serve --continue-on-broken-chain starts" test -s "$T/copy.port"
+curl -sS --cacert "$T/state/tls_cert.pem" --pinnedpubkey "$PIN" -o "$T/resp.json" \
+	"https://127.0.0.1:$(cat "$T/copy.port")/healthz" || true
+check "healthz says the chain is not ok" grep -q '"ledger_chain_ok":false' "$T/resp.json"
+kill -TERM "$COPY_PID"
+wait "$COPY_PID" || true
+check "continuing on a broken chain is recorded" \
+	sh -c "'$CA' ledger export --format jsonl --event startup --config '$T/state/copy.yaml' | grep -q '\"chain_error\":\"seq $BAD_SEQ[^0-9].*\"chain_ok\":false,\"continued_on_broken_chain\":true'"
+
 # ---- init --force: new keys, the ledger kept ---------------------------------------------
-RECORDS=$("$CA" ledger verify --config "$T/state/config.yaml" | sed 's/[^0-9]//g')
+intact_count() { sed -n 's/^ledger intact: \([0-9]*\) records.*/\1/p'; }
+RECORDS=$("$CA" ledger verify --config "$T/state/config.yaml" | intact_count)
 cp "$T/state/ca_key.pub" "$T/old_ca.pub"
 "$CA" init --dir "$T/state" --force --user alice --user-key "$T/alice.pub" >/dev/null
 check "init --force makes a new CA key" sh -c "! cmp -s '$T/old_ca.pub' '$T/state/ca_key.pub'"
-check "init --force keeps the ledger" \
-	test "$("$CA" ledger verify --config "$T/state/config.yaml" | sed 's/[^0-9]//g')" = "$RECORDS"
+cat "$T/old_ca.pub" "$T/state/ca_key.pub" >"$T/ca_keys"
+check "init --force keeps the ledger (verified with the old and new CA keys)" \
+	test "$("$CA" ledger verify --checkpoint-key "$T/ca_keys" --config "$T/state/config.yaml" | intact_count)" = "$RECORDS"
+if "$CA" ledger verify --config "$T/state/config.yaml" >"$T/out" 2>&1; then
+	not_ok "checkpoints signed by a key no longer trusted fail verify"
+else
+	check "checkpoints signed by a key no longer trusted fail verify" grep -q "NOT intact" "$T/out"
+fi
 
 echo "1..$CHECKS"
 if [ "$FAILS" -ne 0 ]; then

@@ -2,7 +2,8 @@
 /*
  * test_issue.c - deciding and issuing (issue.h) against a real policy and a real ledger in a
  * temporary directory: the certificate's principal, key ID, serial and validity; lifetime
- * caps; denials recorded; and no certificate when the ledger cannot record it.
+ * caps; the "received", "decided" and "issued" records with their fields; denials recorded;
+ * and no certificate when the ledger cannot record it.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -127,13 +128,13 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Issue a request by alice for @login on web-1 asking @ttl seconds. */
-static int issue(struct fixture *f, const char *login, uint64_t ttl, json_t **ret_body,
-		 struct request_error *e)
+/* Issue a request by alice for @login on @host asking @ttl seconds. */
+static int issue_on(struct fixture *f, const char *host, const char *login, uint64_t ttl,
+		    json_t **ret_body, struct request_error *e)
 {
 	struct request q = {
 		.user = "alice",
-		.host = "web-1",
+		.host = (char *)host,
 		.login = (char *)login,
 		.public_key = f->session,
 		.ttl_sec = ttl,
@@ -157,6 +158,45 @@ static int issue(struct fixture *f, const char *login, uint64_t ttl, json_t **re
 	if (r == 0)
 		assert_true(seq > 0);
 	return r;
+}
+
+static int issue(struct fixture *f, const char *login, uint64_t ttl, json_t **ret_body,
+		 struct request_error *e)
+{
+	return issue_on(f, "web-1", login, ttl, ret_body, e);
+}
+
+/* The request's records, and the one of @event among them (which must be there once). */
+static json_t *story(struct fixture *f)
+{
+	json_t *events = NULL;
+
+	assert_int_equal(ledger_request_events(f->ledger, REQUEST_ID, &events), 0);
+	return events;
+}
+
+static const json_t *one_event(const json_t *events, const char *event)
+{
+	const json_t *found = NULL, *v;
+	size_t i;
+
+	json_array_foreach(events, i, v)
+	{
+		if (!strcmp(json_string_value(json_object_get(v, "event")), event)) {
+			assert_null(found);
+			found = v;
+		}
+	}
+	assert_non_null(found);
+	return found;
+}
+
+static const char *field(const json_t *rec, const char *name)
+{
+	const char *s = json_string_value(json_object_get(rec, name));
+
+	assert_non_null(s);
+	return s;
 }
 
 static struct cert *answer_cert(const json_t *body)
@@ -270,29 +310,130 @@ static void test_each_issuance_gets_a_new_serial(void **state)
 	json_decref(b2);
 }
 
-static void test_issued_record_holds_the_certificate_and_its_facts(void **state)
+static void test_allowed_request_is_recorded_as_received_decided_issued_in_order(void **state)
+{
+	struct fixture *f = *state;
+	struct request_error e;
+	json_t *body, *events;
+
+	assert_int_equal(issue(f, "alice", 0, &body, &e), 0);
+	events = story(f);
+	assert_int_equal(json_array_size(events), 3);
+	assert_string_equal(field(json_array_get(events, 0), "event"), "received");
+	assert_string_equal(field(json_array_get(events, 1), "event"), "decided");
+	assert_string_equal(field(json_array_get(events, 2), "event"), "issued");
+	json_decref(events);
+	json_decref(body);
+}
+
+static void test_every_record_names_time_request_user_host_and_login(void **state)
 {
 	struct fixture *f = *state;
 	struct request_error e;
 	json_t *body, *events, *rec;
+	size_t i;
 
 	assert_int_equal(issue(f, "alice", 0, &body, &e), 0);
-	assert_int_equal(ledger_request_events(f->ledger, REQUEST_ID, &events), 0);
-	assert_int_equal(json_array_size(events), 1);
-	rec = json_array_get(events, 0);
-	assert_string_equal(json_string_value(json_object_get(rec, "event")), "issued");
+	events = story(f);
+	json_array_foreach(events, i, rec)
+	{
+		assert_int_equal(json_integer_value(json_object_get(rec, "time")), NOW);
+		assert_string_equal(field(rec, "request_id"), REQUEST_ID);
+		assert_string_equal(field(rec, "user"), "alice");
+		assert_string_equal(field(rec, "host"), "web-1");
+		assert_string_equal(field(rec, "login"), "alice");
+	}
+	json_decref(events);
+	json_decref(body);
+}
+
+static void test_received_record_holds_what_the_requester_asked(void **state)
+{
+	struct fixture *f = *state;
+	struct request_error e;
+	json_t *body, *events;
+	const json_t *rec;
+
+	assert_int_equal(issue(f, "alice", 120, &body, &e), 0);
+	events = story(f);
+	rec = one_event(events, "received");
+	assert_string_equal(field(rec, "requesting_key"), "SHA256:requester");
+	assert_int_equal(json_integer_value(json_object_get(rec, "ttl_seconds")), 120);
+	assert_string_equal(field(rec, "reason"), "test");
+	assert_string_equal(field(rec, "client_address"), "127.0.0.1");
+	assert_string_equal(field(rec, "nonce"), "0123456789abcdef");
+	json_decref(events);
+	json_decref(body);
+}
+
+static void test_decided_record_names_decision_rule_reason_and_policy_version(void **state)
+{
+	struct fixture *f = *state;
+	struct request_error e;
+	json_t *body, *events;
+	const json_t *rec;
+
+	assert_int_equal(issue(f, "alice", 0, &body, &e), 0);
+	events = story(f);
+	rec = one_event(events, "decided");
+	assert_string_equal(field(rec, "decision"), "allowed");
+	assert_string_equal(field(rec, "rule"), "self");
+	assert_true(strlen(field(rec, "reason")) > 0);
+	assert_string_equal(field(rec, "policy_version"), policy_version(f->policy));
+	json_decref(events);
+	json_decref(body);
+}
+
+static void test_issued_record_holds_the_certificate_and_its_facts(void **state)
+{
+	struct fixture *f = *state;
+	struct request_error e;
+	json_t *body, *events;
+	const json_t *rec;
+	char *session_fp = NULL;
+	struct cert *c;
+
+	assert_int_equal(issue(f, "alice", 0, &body, &e), 0);
+	c = answer_cert(body);
+	assert_int_equal(key_fingerprint(f->session, &session_fp), 0);
+	events = story(f);
+	rec = one_event(events, "issued");
 	assert_true(json_equal(json_object_get(rec, "certificate"),
 			       json_object_get(body, "certificate")));
 	assert_true(json_equal(json_object_get(rec, "serial"), json_object_get(body, "serial")));
-	assert_string_equal(json_string_value(json_object_get(rec, "user")), "alice");
-	assert_string_equal(json_string_value(json_object_get(rec, "user_key")),
-			    "SHA256:requester");
-	assert_string_equal(json_string_value(json_object_get(rec, "ca_key")), f->ca_fp);
-	assert_string_equal(json_string_value(json_object_get(rec, "rule")), "self");
-	assert_string_equal(json_string_value(json_object_get(rec, "client_addr")), "127.0.0.1");
-	assert_string_equal(json_string_value(json_object_get(rec, "reason")), "test");
-	assert_string_equal(json_string_value(json_object_get(rec, "policy_version")),
-			    policy_version(f->policy));
+	assert_true(json_equal(json_object_get(rec, "principals"),
+			       json_object_get(body, "principals")));
+	assert_string_equal(field(rec, "key_id"), c->key_id);
+	assert_int_equal(json_integer_value(json_object_get(rec, "valid_after")), c->valid_after);
+	assert_int_equal(json_integer_value(json_object_get(rec, "valid_before")), c->valid_before);
+	assert_string_equal(field(rec, "certified_key"), session_fp);
+	assert_string_equal(field(rec, "ca_key"), f->ca_fp);
+	assert_string_equal(field(rec, "rule"), "self");
+	assert_string_equal(field(rec, "policy_version"), policy_version(f->policy));
+	assert_string_equal(field(json_object_get(rec, "extensions"), "permit-pty"), "");
+	assert_int_equal(json_object_size(json_object_get(rec, "extensions")), 1);
+	assert_true(json_is_object(json_object_get(rec, "critical_options")));
+	assert_int_equal(json_object_size(json_object_get(rec, "critical_options")), 0);
+	cert_free(c);
+	free(session_fp);
+	json_decref(events);
+	json_decref(body);
+}
+
+static void test_host_is_recorded_normalised(void **state)
+{
+	struct fixture *f = *state;
+	struct request_error e;
+	json_t *body, *events, *rec;
+	size_t i;
+
+	assert_int_equal(issue_on(f, "WEB-1.", "alice", 0, &body, &e), 0);
+	assert_int_equal(issue_answer_status(body), 201);
+	events = story(f);
+	json_array_foreach(events, i, rec)
+	{
+		assert_string_equal(field(rec, "host"), "web-1");
+	}
 	json_decref(events);
 	json_decref(body);
 }
@@ -317,15 +458,21 @@ static void test_denied_request_is_answered_with_a_reason_and_recorded(void **st
 	struct fixture *f = *state;
 	struct request_error e;
 	json_t *body, *events, *again;
+	const json_t *rec;
 
 	assert_int_equal(issue(f, "root", 0, &body, &e), 0);
 	assert_int_equal(issue_answer_status(body), 403);
 	assert_string_equal(json_string_value(json_object_get(body, "state")), "denied");
 	assert_true(strlen(json_string_value(json_object_get(body, "reason"))) > 0);
 	assert_null(json_object_get(body, "certificate"));
-	assert_int_equal(ledger_request_events(f->ledger, REQUEST_ID, &events), 0);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(events, 0), "event")),
-			    "denied");
+	events = story(f);
+	assert_int_equal(json_array_size(events), 2);
+	one_event(events, "received");
+	rec = one_event(events, "decided");
+	assert_string_equal(field(rec, "decision"), "denied");
+	assert_true(json_is_null(json_object_get(rec, "rule")));
+	assert_string_equal(field(rec, "reason"),
+			    json_string_value(json_object_get(body, "reason")));
 	assert_int_equal(issue_answer_from_events(events, &again), 0);
 	assert_true(json_equal(body, again));
 	json_decref(again);
@@ -337,14 +484,50 @@ static void test_rule_needing_approval_is_denied_saying_so(void **state)
 {
 	struct fixture *f = *state;
 	struct request_error e;
-	json_t *body;
+	json_t *body, *events, *again;
 
 	assert_int_equal(issue(f, "deploy", 0, &body, &e), 0);
 	assert_int_equal(issue_answer_status(body), 403);
 	assert_non_null(strstr(json_string_value(json_object_get(body, "reason")), "approval"));
 	assert_string_equal(json_string_value(json_object_get(body, "rule")),
 			    "deploy-with-approval");
+	events = story(f);
+	assert_string_equal(field(one_event(events, "decided"), "decision"), "needs_approval");
+	assert_int_equal(issue_answer_from_events(events, &again), 0);
+	assert_true(json_equal(body, again));
+	json_decref(again);
+	json_decref(events);
 	json_decref(body);
+}
+
+static void test_allowed_request_without_issued_record_has_no_answer(void **state)
+{
+	json_t *events, *answer = NULL;
+
+	(void)state;
+	events = json_pack("[{s:s, s:s}, {s:s, s:s, s:s}]", "event", "received", "request_id",
+			   REQUEST_ID, "event", "decided", "request_id", REQUEST_ID, "decision",
+			   "allowed");
+	assert_non_null(events);
+	assert_int_equal(issue_answer_from_events(events, &answer), JIT_E_NOT_FOUND);
+	assert_null(answer);
+	json_decref(events);
+}
+
+static void test_first_version_denied_record_still_answers(void **state)
+{
+	json_t *events, *answer = NULL;
+
+	(void)state;
+	events = json_pack("[{s:s, s:s, s:s, s:n}]", "event", "denied", "request_id", REQUEST_ID,
+			   "decision", "no rule allows it", "rule");
+	assert_non_null(events);
+	assert_int_equal(issue_answer_from_events(events, &answer), 0);
+	assert_string_equal(json_string_value(json_object_get(answer, "state")), "denied");
+	assert_string_equal(json_string_value(json_object_get(answer, "reason")),
+			    "no rule allows it");
+	json_decref(answer);
+	json_decref(events);
 }
 
 static void test_no_certificate_leaves_when_the_ledger_cannot_record_it(void **state)
@@ -382,10 +565,17 @@ int main(void)
 		T(test_requested_lifetime_over_the_policy_cap_is_capped),
 		T(test_config_maximum_caps_the_lifetime_below_the_policy),
 		T(test_each_issuance_gets_a_new_serial),
+		T(test_allowed_request_is_recorded_as_received_decided_issued_in_order),
+		T(test_every_record_names_time_request_user_host_and_login),
+		T(test_received_record_holds_what_the_requester_asked),
+		T(test_decided_record_names_decision_rule_reason_and_policy_version),
 		T(test_issued_record_holds_the_certificate_and_its_facts),
+		T(test_host_is_recorded_normalised),
 		T(test_answer_rebuilt_from_the_ledger_equals_the_first_answer),
 		T(test_denied_request_is_answered_with_a_reason_and_recorded),
 		T(test_rule_needing_approval_is_denied_saying_so),
+		T(test_allowed_request_without_issued_record_has_no_answer),
+		T(test_first_version_denied_record_still_answers),
 		T(test_no_certificate_leaves_when_the_ledger_cannot_record_it),
 #undef T
 	};

@@ -130,6 +130,50 @@ static void test_optional_fields_may_be_absent(void **state)
 	json_decref(o);
 }
 
+static void test_public_key_may_be_absent_only_when_optional(void **state)
+{
+	json_t *o = valid_object();
+	char *text;
+	struct request_error e = {0};
+	struct request *q = NULL;
+
+	(void)state;
+	json_object_del(o, "public_key");
+	text = json_dumps(o, JSON_COMPACT);
+	assert_int_equal(request_parse_flags((const uint8_t *)text, strlen(text),
+					     REQUEST_PARSE_KEY_OPTIONAL, &q, &e),
+			 0);
+	assert_null(q->public_key);
+	assert_string_equal(q->login, "root");
+	request_free(q);
+	q = NULL;
+	assert_int_equal(request_parse((const uint8_t *)text, strlen(text), &q, &e), JIT_E_FORMAT);
+	assert_null(q);
+	assert_string_equal(e.code, "missing_field");
+	free(text);
+	json_decref(o);
+}
+
+static void test_optional_public_key_is_still_checked_when_present(void **state)
+{
+	json_t *o = valid_object();
+	char *text;
+	struct request_error e = {0};
+	struct request *q = NULL;
+
+	(void)state;
+	json_object_set_new(o, "public_key", json_string(dsa_line));
+	text = json_dumps(o, JSON_COMPACT);
+	assert_int_equal(request_parse_flags((const uint8_t *)text, strlen(text),
+					     REQUEST_PARSE_KEY_OPTIONAL, &q, &e),
+			 JIT_E_FORMAT);
+	assert_null(q);
+	assert_string_equal(e.code, "bad_field");
+	assert_non_null(strstr(e.message, "public_key"));
+	free(text);
+	json_decref(o);
+}
+
 static void test_every_missing_required_field_is_named(void **state)
 {
 	(void)state;
@@ -797,6 +841,8 @@ int main(void)
 		cmocka_unit_test(test_optional_fields_may_be_absent),
 		cmocka_unit_test(test_every_missing_required_field_is_named),
 		cmocka_unit_test(test_every_mistyped_field_is_named),
+		cmocka_unit_test(test_public_key_may_be_absent_only_when_optional),
+		cmocka_unit_test(test_optional_public_key_is_still_checked_when_present),
 		cmocka_unit_test(test_unknown_field_is_refused_by_name),
 		cmocka_unit_test(test_body_that_is_not_json_is_malformed),
 		cmocka_unit_test(test_duplicate_keys_are_malformed),

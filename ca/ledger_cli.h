@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ledger_cli.h - `jit-ssh-ca ledger ...`, the review tools for security (WAVE2 "Ledger
+ * review tools"; the user's guide is docs/operating-ca.md, the record format docs/ledger.md):
+ *
+ *   list [--user U] [--host H] [--login L] [--serial N] [--request ID] [--since T]
+ *        [--until T] [--event E] [--unreviewed] [--json]
+ *   show SERIAL|REQUEST-ID [--json]   the whole story of one request, event by event
+ *   verify [--checkpoint-key FILE]    the chain, the checkpoints, the indexes; exit 1 if not
+ *   export --format jsonl [filters]   one JSON object per record per line (SIEM)
+ *   correlate FILE|-                  sshd logins joined with their ledger stories; exit 1
+ *                                     when a login's certificate is not in the ledger
+ *   review SERIAL|REQUEST-ID --ok|--flag --note TEXT [-i KEYFILE] [--reviewer NAME]
+ *   backup DEST                       a compacted hot copy, then verified
+ *
+ * every one with [--config FILE]. T is seconds since the epoch, ISO-8601 UTC
+ * ("2026-11-21T13:00:00Z" or "2026-11-21"), or an age such as 90s, 30m, 24h, 7d, 2w.
+ *
+ * A review is a ledger record, "event": "review", with the target's "request_id", "user",
+ * "host", "login" (and "serial" when it was issued) and "target" (the serial as an integer
+ * or the request ID as given), "verdict" ("ok" | "flag"), "note", "reviewer" (an enrolled,
+ * enabled user of the policy, not the requester), "reviewer_key" (SHA256 fingerprint) and
+ * "signature": an armoured SSHSIG, namespace LEDGER_CLI_REVIEW_NAMESPACE, by that key over
+ * ledger_cli_review_message().
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "key.h"
+
+#define LEDGER_CLI_EVENT_REVIEW "review"
+#define LEDGER_CLI_REVIEW_NAMESPACE "jit-ssh-review"
+/* Longest review note, bytes (no control characters). */
+#define LEDGER_CLI_NOTE_MAX 1024
+
+/**
+ * ledger_cli_main() - Run `jit-ssh-ca ledger SUBCOMMAND ...`
+ * @argc, @argv: the words after "jit-ssh-ca": argv[0] is "ledger", argv[1] the subcommand
+ * @out, @err:   where results and errors are printed
+ * Return: the exit status: 0 success (and, for verify, an intact ledger; for correlate,
+ * every login known), 1 failure or finding, 2 bad usage.
+ */
+int ledger_cli_main(int argc, char **argv, FILE *out, FILE *err);
+
+/**
+ * ledger_cli_parse_time() - A time given on the command line
+ * @s:        decimal seconds since the epoch; "YYYY-MM-DDTHH:MM:SSZ" or "YYYY-MM-DD" (UTC);
+ *            or, with @relative, an age N followed by s, m, h, d or w (counted back from
+ *            @now)
+ * @now:      seconds since the epoch
+ * @ret:      seconds since the epoch
+ * Errors: -EINVAL (none of these forms, out of range, an age over @now).
+ */
+int ledger_cli_parse_time(const char *s, uint64_t now, bool relative, uint64_t *ret);
+
+/**
+ * ledger_cli_review_message() - The bytes a review signature covers: the canonical JSON
+ * (compact, keys sorted) of {"note","reviewer","target","time","verdict"}
+ * @target: the serial (JSON integer) or request ID (JSON string), borrowed
+ * @ret:    new NUL-terminated string
+ * Errors: -EINVAL (a NULL string), -ENOMEM.
+ */
+int ledger_cli_review_message(const json_t *target, const char *verdict, const char *note,
+			      const char *reviewer, uint64_t time, char **ret);
+
+/**
+ * ledger_cli_review_check() - Verify a "review" record's signature: it must be an SSHSIG
+ * (namespace LEDGER_CLI_REVIEW_NAMESPACE) over ledger_cli_review_message() of the record's
+ * own fields, by the key whose fingerprint is its "reviewer_key"
+ * @record:  the record (borrowed)
+ * @ret_key: new copy of the signing public key, or NULL if not wanted
+ * Errors: JIT_E_FORMAT (fields missing or of the wrong type, signature not armoured),
+ * JIT_E_SIGNATURE (does not verify, or signed by another key than "reviewer_key"),
+ * JIT_E_NAMESPACE, -ENOMEM.
+ */
+int ledger_cli_review_check(const json_t *record, struct key **ret_key);

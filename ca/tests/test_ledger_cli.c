@@ -1,0 +1,632 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_ledger_cli.c - `jit-ssh-ca ledger ...` (ledger_cli.h) against a real ledger written by
+ * issue_request() in a temporary state directory: time arguments, the review message and
+ * its signature check, list with filters and --unreviewed, export, show, verify, and review
+ * (who may review, what is recorded, that the signature verifies).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "err.h"
+#include "issue.h"
+#include "key.h"
+#include "ledger.h"
+#include "ledger_cli.h"
+#include "policy.h"
+#include "request.h"
+#include "sig.h"
+
+#define NOW 1700000000ull
+#define ALLOWED_ID "00112233445566778899aabbccddeeff"
+#define DENIED_ID "ffeeddccbbaa99887766554433221100"
+
+struct fixture {
+	char dir[64];
+	char path[128];
+	struct key *ca, *alice, *bob, *session;
+	char *out, *err;
+	uint64_t serial;
+};
+
+static char *in_dir(struct fixture *f, const char *name)
+{
+	snprintf(f->path, sizeof(f->path), "%s/%s", f->dir, name);
+	return f->path;
+}
+
+static void write_text(struct fixture *f, const char *name, const char *text)
+{
+	FILE *fp = fopen(in_dir(f, name), "w");
+
+	assert_non_null(fp);
+	assert_true(fputs(text, fp) >= 0);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static char *key_line(const struct key *k)
+{
+	char *line = NULL;
+
+	assert_int_equal(key_to_line(k, NULL, &line), 0);
+	return line;
+}
+
+static void record_requests(struct fixture *f)
+{
+	struct ledger *l = NULL;
+	struct policy *p = NULL;
+	struct signer s = key_signer(f->ca);
+	char *ca_fp = NULL;
+	json_t *body = NULL;
+	uint64_t seq;
+	struct request q = {
+		.user = "alice",
+		.host = "web-1",
+		.login = "alice",
+		.public_key = f->session,
+		.reason = "INC-7",
+		.timestamp = NOW,
+		.nonce = "0123456789abcdef",
+	};
+	struct issue_input in = {
+		.req = &q,
+		.request_id = ALLOWED_ID,
+		.user_key_fp = "SHA256:alice",
+		.client_addr = "192.0.2.7",
+		.now = NOW,
+	};
+	struct request_error e;
+
+	assert_int_equal(ledger_open(in_dir(f, "ledger"), NULL, &l), 0);
+	assert_int_equal(policy_load_file(in_dir(f, "policy.yaml"), &p, NULL), 0);
+	assert_int_equal(key_fingerprint(f->ca, &ca_fp), 0);
+	struct issue_ctx ctx = {
+		.policy = p,
+		.ledger = l,
+		.ca = &s,
+		.ca_fingerprint = ca_fp,
+		.skew_sec = 60,
+		.max_ttl_sec = 3600,
+	};
+	assert_int_equal(issue_request(&ctx, &in, &seq, &body, &e), 0);
+	f->serial = (uint64_t)json_integer_value(json_object_get(body, "serial"));
+	json_decref(body);
+	q.login = "root";
+	in.request_id = DENIED_ID;
+	in.now = NOW + 7200;
+	assert_int_equal(issue_request(&ctx, &in, &seq, &body, &e), 0);
+	assert_string_equal(json_string_value(json_object_get(body, "state")), "denied");
+	json_decref(body);
+	free(ca_fp);
+	policy_unref(p);
+	ledger_close(l);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char *ca_line, *alice_line, *bob_line, *carol_line, *text = NULL;
+
+	assert_non_null(f);
+	strcpy(f->dir, "/tmp/jit-ca-lcli-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(key_generate(KEY_ED25519, 0, &f->ca), 0);
+	assert_int_equal(key_generate(KEY_ED25519, 0, &f->alice), 0);
+	assert_int_equal(key_generate(KEY_ED25519, 0, &f->bob), 0);
+	assert_int_equal(key_generate(KEY_ED25519, 0, &f->session), 0);
+	assert_int_equal(key_write_private(f->ca, NULL, in_dir(f, "ca_key")), 0);
+	assert_int_equal(key_write_private(f->bob, NULL, in_dir(f, "bob_key")), 0);
+	assert_int_equal(key_write_private(f->alice, NULL, in_dir(f, "alice_key")), 0);
+	ca_line = key_line(f->ca);
+	alice_line = key_line(f->alice);
+	bob_line = key_line(f->bob);
+	carol_line = key_line(f->session);
+	assert_true(asprintf(&text, "%s\n", ca_line) > 0);
+	write_text(f, "ca_key.pub", text);
+	free(text);
+	assert_true(asprintf(&text,
+			     "version: 1\n"
+			     "users:\n"
+			     "  alice:\n    keys: [\"%s\"]\n"
+			     "  bob:\n    keys: [\"%s\"]\n"
+			     "  carol:\n    disabled: true\n    keys: [\"%s\"]\n"
+			     "rules:\n"
+			     "  - name: self\n    users: [alice]\n    hosts: [\"*\"]\n"
+			     "    logins: [\"${user}\"]\n",
+			     alice_line, bob_line, carol_line) > 0);
+	write_text(f, "policy.yaml", text);
+	free(text);
+	write_text(f, "config.yaml", "ca_key: ca_key\npolicy: policy.yaml\nledger: ledger\n");
+	assert_int_equal(mkdir(in_dir(f, "ledger"), 0700), 0);
+	free(ca_line);
+	free(alice_line);
+	free(bob_line);
+	free(carol_line);
+	record_requests(f);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	key_free(f->ca);
+	key_free(f->alice);
+	key_free(f->bob);
+	key_free(f->session);
+	free(f->out);
+	free(f->err);
+	free(f);
+	return 0;
+}
+
+/* Run `jit-ssh-ca ledger WORDS... --config DIR/config.yaml`; output in f->out, f->err. */
+static int run(struct fixture *f, ...)
+{
+	char *argv[32] = {"ledger"};
+	char config[128];
+	size_t olen, elen;
+	FILE *out, *err;
+	va_list ap;
+	int argc = 1, r;
+
+	free(f->out);
+	free(f->err);
+	va_start(ap, f);
+	for (const char *w; (w = va_arg(ap, const char *));)
+		argv[argc++] = (char *)w;
+	va_end(ap);
+	snprintf(config, sizeof(config), "%s/config.yaml", f->dir);
+	argv[argc++] = "--config";
+	argv[argc++] = config;
+	out = open_memstream(&f->out, &olen);
+	err = open_memstream(&f->err, &elen);
+	assert_non_null(out);
+	assert_non_null(err);
+	r = ledger_cli_main(argc, argv, out, err);
+	fclose(out);
+	fclose(err);
+	return r;
+}
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static void assert_contains(const char *text, const char *want)
+{
+	if (!strstr(text, want))
+		fail_msg("'%s' not found in:\n%s", want, text);
+}
+
+static void test_times_are_read_in_every_documented_form(void **state)
+{
+	uint64_t t;
+
+	(void)state;
+	assert_int_equal(ledger_cli_parse_time("1700000000", NOW, false, &t), 0);
+	assert_int_equal(t, 1700000000);
+	assert_int_equal(ledger_cli_parse_time("2023-11-14T22:13:20Z", NOW, false, &t), 0);
+	assert_int_equal(t, 1700000000);
+	assert_int_equal(ledger_cli_parse_time("2023-11-14", NOW, false, &t), 0);
+	assert_int_equal(t, 1699920000);
+	assert_int_equal(ledger_cli_parse_time("90s", NOW, true, &t), 0);
+	assert_int_equal(t, NOW - 90);
+	assert_int_equal(ledger_cli_parse_time("30m", NOW, true, &t), 0);
+	assert_int_equal(t, NOW - 1800);
+	assert_int_equal(ledger_cli_parse_time("24h", NOW, true, &t), 0);
+	assert_int_equal(t, NOW - 86400);
+	assert_int_equal(ledger_cli_parse_time("7d", NOW, true, &t), 0);
+	assert_int_equal(t, NOW - 7 * 86400);
+	assert_int_equal(ledger_cli_parse_time("2w", NOW, true, &t), 0);
+	assert_int_equal(t, NOW - 14 * 86400);
+}
+
+static void test_malformed_times_are_refused_and_leave_the_result_alone(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"h",
+		"24x",
+		"-5",
+		"+5",
+		"1.5h",
+		"2023-13-01",
+		"2023-11-14T22:13:20",
+		"24h ",
+		" 24h",
+		"2023-11-14 22:13:20Z",
+		"2023-11-14Tjunk",
+		"999999999w",
+		"99999999999999999999999",
+	};
+	uint64_t t = 42;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (ledger_cli_parse_time(bad[i], NOW, true, &t) != -EINVAL)
+			fail_msg("'%s' was accepted", bad[i]);
+	assert_int_equal(ledger_cli_parse_time("24h", NOW, false, &t), -EINVAL);
+	assert_int_equal(t, 42);
+}
+
+static void test_review_message_is_the_canonical_json_of_its_five_fields(void **state)
+{
+	json_t *target = json_integer(17);
+	char *msg = NULL;
+
+	(void)state;
+	assert_int_equal(
+		ledger_cli_review_message(target, "ok", "fine \"really\"", "bob", NOW, &msg), 0);
+	assert_string_equal(msg, "{\"note\":\"fine \\\"really\\\"\",\"reviewer\":\"bob\","
+				 "\"target\":17,\"time\":1700000000,\"verdict\":\"ok\"}");
+	free(msg);
+	json_decref(target);
+	assert_int_equal(ledger_cli_review_message(NULL, "ok", "", "bob", NOW, &msg), -EINVAL);
+}
+
+/* A review record signed by @k (claiming @claimed's fingerprint) in namespace @ns. */
+static json_t *signed_review(const struct key *k, const struct key *claimed, const char *ns)
+{
+	struct signer s = key_signer(k);
+	json_t *target = json_string(ALLOWED_ID), *rec;
+	char *msg = NULL, *armored = NULL, *fp = NULL;
+	uint8_t *blob = NULL;
+	size_t len;
+
+	assert_int_equal(ledger_cli_review_message(target, "flag", "odd hour", "bob", NOW, &msg),
+			 0);
+	assert_int_equal(sig_sign(&s, ns, (const uint8_t *)msg, strlen(msg), NULL, &blob, &len), 0);
+	assert_int_equal(sig_armor(blob, len, &armored), 0);
+	assert_int_equal(key_fingerprint(claimed, &fp), 0);
+	rec = json_pack("{s:s, s:I, s:o, s:s, s:s, s:s, s:s, s:s}", "event", "review", "time",
+			(json_int_t)NOW, "target", target, "verdict", "flag", "note", "odd hour",
+			"reviewer", "bob", "reviewer_key", fp, "signature", armored);
+	assert_non_null(rec);
+	free(msg);
+	free(armored);
+	free(fp);
+	free(blob);
+	return rec;
+}
+
+static void test_review_signature_by_the_named_key_verifies(void **state)
+{
+	struct fixture *f = *state;
+	json_t *rec = signed_review(f->bob, f->bob, LEDGER_CLI_REVIEW_NAMESPACE);
+	struct key *k = NULL;
+
+	assert_int_equal(ledger_cli_review_check(rec, &k), 0);
+	assert_true(key_equal_public(k, f->bob));
+	key_free(k);
+	json_decref(rec);
+}
+
+static void test_review_with_any_field_changed_does_not_verify(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const fields[] = {"verdict", "note", "reviewer"};
+
+	for (size_t i = 0; i < 3; i++) {
+		json_t *rec = signed_review(f->bob, f->bob, LEDGER_CLI_REVIEW_NAMESPACE);
+
+		json_object_set_new(rec, fields[i], json_string("ok"));
+		assert_int_equal(ledger_cli_review_check(rec, NULL), JIT_E_SIGNATURE);
+		json_decref(rec);
+	}
+	json_t *rec = signed_review(f->bob, f->bob, LEDGER_CLI_REVIEW_NAMESPACE);
+
+	json_object_set_new(rec, "time", json_integer((json_int_t)NOW + 1));
+	assert_int_equal(ledger_cli_review_check(rec, NULL), JIT_E_SIGNATURE);
+	json_object_set_new(rec, "time", json_integer((json_int_t)NOW));
+	json_object_set_new(rec, "target", json_integer(1));
+	assert_int_equal(ledger_cli_review_check(rec, NULL), JIT_E_SIGNATURE);
+	json_decref(rec);
+}
+
+static void test_review_signed_by_another_key_than_named_does_not_verify(void **state)
+{
+	struct fixture *f = *state;
+	json_t *rec = signed_review(f->alice, f->bob, LEDGER_CLI_REVIEW_NAMESPACE);
+
+	assert_int_equal(ledger_cli_review_check(rec, NULL), JIT_E_SIGNATURE);
+	json_decref(rec);
+}
+
+static void test_review_signed_in_another_namespace_does_not_verify(void **state)
+{
+	struct fixture *f = *state;
+	json_t *rec = signed_review(f->bob, f->bob, "jit-ssh-request");
+
+	assert_int_equal(ledger_cli_review_check(rec, NULL), JIT_E_NAMESPACE);
+	json_decref(rec);
+}
+
+static void test_review_without_signature_is_malformed(void **state)
+{
+	struct fixture *f = *state;
+	json_t *rec = signed_review(f->bob, f->bob, LEDGER_CLI_REVIEW_NAMESPACE);
+
+	json_object_del(rec, "signature");
+	assert_int_equal(ledger_cli_review_check(rec, NULL), JIT_E_FORMAT);
+	json_object_set_new(rec, "signature", json_string("not armoured"));
+	assert_int_equal(ledger_cli_review_check(rec, NULL), JIT_E_FORMAT);
+	json_decref(rec);
+}
+
+static void test_list_filters_by_login(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(run(f, "list", "--login", "root", NULL), 0);
+	assert_contains(f->out, DENIED_ID);
+	assert_null(strstr(f->out, ALLOWED_ID));
+	assert_int_equal(count_lines(f->out), 3); /* header, received, decided */
+}
+
+static void test_list_filters_by_time_range(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(run(f, "list", "--since", "2023-11-14T23:00:00Z", NULL), 0);
+	assert_contains(f->out, DENIED_ID);
+	assert_null(strstr(f->out, ALLOWED_ID));
+	assert_int_equal(run(f, "list", "--until", "1700000001", "--json", NULL), 0);
+	assert_contains(f->out, ALLOWED_ID);
+	assert_null(strstr(f->out, DENIED_ID));
+}
+
+static void test_list_json_is_an_array_of_the_records(void **state)
+{
+	struct fixture *f = *state;
+	json_t *a;
+
+	assert_int_equal(run(f, "list", "--event", "decided", "--json", NULL), 0);
+	a = json_loads(f->out, 0, NULL);
+	assert_true(json_is_array(a));
+	assert_int_equal(json_array_size(a), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(a, 1), "decision")),
+			    "denied");
+	json_decref(a);
+}
+
+static void test_list_refuses_a_malformed_time(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(run(f, "list", "--since", "yesterday", NULL), 2);
+	assert_contains(f->err, "--since");
+}
+
+static void test_export_writes_one_json_object_per_record(void **state)
+{
+	struct fixture *f = *state;
+	char *line, *save = NULL;
+	size_t n = 0;
+
+	assert_int_equal(run(f, "export", "--format", "jsonl", NULL), 0);
+	for (line = strtok_r(f->out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_t *o = json_loads(line, 0, NULL);
+
+		assert_true(json_is_object(o));
+		assert_non_null(json_string_value(json_object_get(o, "event")));
+		assert_non_null(json_string_value(json_object_get(o, "hash")));
+		assert_true(json_integer_value(json_object_get(o, "seq")) == (json_int_t)n + 1);
+		json_decref(o);
+		n++;
+	}
+	assert_int_equal(n, 5); /* received, decided, issued; received, decided */
+}
+
+static void test_export_needs_the_jsonl_format(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(run(f, "export", NULL), 2);
+	assert_int_equal(run(f, "export", "--format", "csv", NULL), 2);
+	assert_contains(f->err, "jsonl");
+}
+
+static void test_show_by_serial_tells_the_whole_story_with_its_expiry(void **state)
+{
+	struct fixture *f = *state;
+	char serial[24];
+
+	snprintf(serial, sizeof(serial), "%llu", (unsigned long long)f->serial);
+	assert_int_equal(run(f, "show", serial, NULL), 0);
+	assert_contains(f->out, "request " ALLOWED_ID);
+	assert_contains(f->out, " received\n");
+	assert_contains(f->out, " decided\n");
+	assert_contains(f->out, " issued\n");
+	assert_contains(f->out, "reason: \"INC-7\"");
+	assert_contains(f->out, "allowed by rule self");
+	assert_contains(f->out, "principals: jit:web-1:alice");
+	assert_contains(f->out, "expired at 2023-11-14T22:28:20Z");
+}
+
+static void test_show_by_request_id_of_a_denial(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(run(f, "show", DENIED_ID, NULL), 0);
+	assert_contains(f->out, "denied by rule -");
+	assert_null(strstr(f->out, " issued\n"));
+}
+
+static void test_show_prints_no_control_characters_from_the_ledger(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger *l = NULL;
+	json_t *rec;
+
+	rec = json_pack("{s:s, s:I, s:s, s:s, s:s}", "event", "received", "time", (json_int_t)NOW,
+			"request_id", "abababababababababababababababab", "user", "eve", "reason",
+			"red \033[31m alert\r\n");
+	assert_int_equal(ledger_open(in_dir(f, "ledger"), NULL, &l), 0);
+	assert_int_equal(ledger_append(l, rec, NULL), 0);
+	ledger_close(l);
+	json_decref(rec);
+	assert_int_equal(run(f, "show", "abababababababababababababababab", NULL), 0);
+	assert_contains(f->out, "reason: \"red ?[31m alert??\"");
+	assert_null(strchr(f->out, '\033'));
+	assert_null(strchr(f->out, '\r'));
+}
+
+static void test_show_of_an_unknown_target_fails(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(run(f, "show", "999", NULL), 1);
+	assert_contains(f->err, "no request or serial 999");
+	assert_int_equal(run(f, "show", "not-an-id", NULL), 2);
+}
+
+static void test_verify_reports_an_intact_ledger(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(run(f, "verify", NULL), 0);
+	assert_contains(f->out, "ledger intact: 5 records");
+}
+
+static void test_review_is_recorded_signed_and_leaves_the_queue(void **state)
+{
+	struct fixture *f = *state;
+	char serial[24], key[128];
+	json_t *a, *rec;
+
+	snprintf(serial, sizeof(serial), "%llu", (unsigned long long)f->serial);
+	snprintf(key, sizeof(key), "%s/bob_key", f->dir);
+	assert_int_equal(run(f, "list", "--unreviewed", NULL), 0);
+	assert_contains(f->out, ALLOWED_ID);
+	assert_contains(f->out, "1 issuance awaiting review");
+	assert_int_equal(run(f, "review", serial, "--ok", "--note", "on call, INC-7", "-i", key,
+			     "--reviewer", "bob", NULL),
+			 0);
+	assert_contains(f->out, "review recorded");
+	assert_int_equal(run(f, "list", "--unreviewed", NULL), 0);
+	assert_contains(f->out, "0 issuances awaiting review");
+	assert_int_equal(run(f, "list", "--event", "review", "--json", NULL), 0);
+	a = json_loads(f->out, 0, NULL);
+	assert_int_equal(json_array_size(a), 1);
+	rec = json_array_get(a, 0);
+	assert_string_equal(json_string_value(json_object_get(rec, "request_id")), ALLOWED_ID);
+	assert_int_equal(json_integer_value(json_object_get(rec, "serial")), (json_int_t)f->serial);
+	assert_int_equal(json_integer_value(json_object_get(rec, "target")), (json_int_t)f->serial);
+	assert_string_equal(json_string_value(json_object_get(rec, "verdict")), "ok");
+	assert_string_equal(json_string_value(json_object_get(rec, "reviewer")), "bob");
+	assert_int_equal(ledger_cli_review_check(rec, NULL), 0);
+	json_decref(a);
+	assert_int_equal(run(f, "show", ALLOWED_ID, NULL), 0);
+	assert_contains(f->out, "ok by bob");
+	assert_contains(f->out, "signature verified; the key is enrolled for the reviewer");
+	assert_int_equal(run(f, "verify", NULL), 0);
+}
+
+static void test_requester_cannot_review_their_own_access(void **state)
+{
+	struct fixture *f = *state;
+	char key[128];
+
+	snprintf(key, sizeof(key), "%s/alice_key", f->dir);
+	assert_int_equal(run(f, "review", ALLOWED_ID, "--flag", "--note", "mine", "-i", key,
+			     "--reviewer", "alice", NULL),
+			 1);
+	assert_contains(f->err, "cannot review it");
+	assert_int_equal(run(f, "list", "--event", "review", "--json", NULL), 0);
+	assert_string_equal(f->out, "[]\n");
+}
+
+static void test_reviewer_must_be_enrolled_and_enabled(void **state)
+{
+	struct fixture *f = *state;
+	char key[128];
+
+	snprintf(key, sizeof(key), "%s/bob_key", f->dir);
+	assert_int_equal(run(f, "review", ALLOWED_ID, "--ok", "--note", "x", "-i", key,
+			     "--reviewer", "carol", NULL),
+			 1);
+	assert_contains(f->err, "not an enrolled, enabled user");
+	assert_int_equal(run(f, "review", ALLOWED_ID, "--ok", "--note", "x", "-i", key,
+			     "--reviewer", "mallory", NULL),
+			 1);
+}
+
+static void test_reviewer_key_must_be_one_of_theirs(void **state)
+{
+	struct fixture *f = *state;
+	char key[128];
+
+	snprintf(key, sizeof(key), "%s/alice_key", f->dir);
+	assert_int_equal(run(f, "review", ALLOWED_ID, "--ok", "--note", "x", "-i", key,
+			     "--reviewer", "bob", NULL),
+			 1);
+	assert_contains(f->err, "not enrolled for the reviewer");
+}
+
+static void test_review_usage_is_checked(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(run(f, "review", ALLOWED_ID, "--note", "x", NULL), 2);
+	assert_int_equal(run(f, "review", ALLOWED_ID, "--ok", "--flag", "--note", "x", NULL), 2);
+	assert_int_equal(run(f, "review", ALLOWED_ID, "--ok", NULL), 2);
+	assert_int_equal(run(f, "review", ALLOWED_ID, "--ok", "--note", "tab\there", NULL), 2);
+	assert_int_equal(run(f, "list", "--note", "x", NULL), 2);
+	assert_int_equal(run(f, "frobnicate", NULL), 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+		cmocka_unit_test(test_times_are_read_in_every_documented_form),
+		cmocka_unit_test(test_malformed_times_are_refused_and_leave_the_result_alone),
+		cmocka_unit_test(test_review_message_is_the_canonical_json_of_its_five_fields),
+		T(test_review_signature_by_the_named_key_verifies),
+		T(test_review_with_any_field_changed_does_not_verify),
+		T(test_review_signed_by_another_key_than_named_does_not_verify),
+		T(test_review_signed_in_another_namespace_does_not_verify),
+		T(test_review_without_signature_is_malformed),
+		T(test_list_filters_by_login),
+		T(test_list_filters_by_time_range),
+		T(test_list_json_is_an_array_of_the_records),
+		T(test_list_refuses_a_malformed_time),
+		T(test_export_writes_one_json_object_per_record),
+		T(test_export_needs_the_jsonl_format),
+		T(test_show_by_serial_tells_the_whole_story_with_its_expiry),
+		T(test_show_by_request_id_of_a_denial),
+		T(test_show_prints_no_control_characters_from_the_ledger),
+		T(test_show_of_an_unknown_target_fails),
+		T(test_verify_reports_an_intact_ledger),
+		T(test_review_is_recorded_signed_and_leaves_the_queue),
+		T(test_requester_cannot_review_their_own_access),
+		T(test_reviewer_must_be_enrolled_and_enabled),
+		T(test_reviewer_key_must_be_one_of_theirs),
+		T(test_review_usage_is_checked),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
