@@ -54,6 +54,8 @@ cleanup() {
 	exit "$rc"
 }
 trap cleanup EXIT
+# Stopped by a test harness timeout: clean up all the same.
+trap 'exit 143' TERM INT
 
 show_logs() {
 	local f
