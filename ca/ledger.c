@@ -16,13 +16,14 @@
  *
  * Big-endian keys sort numerically under LMDB's default memcmp order.
  *
- * Writes go through group commit: a caller queues an operation and waits; whoever finds no
- * commit running becomes the leader, takes the queue (up to group_max operations), applies
- * it in one write transaction and commits once. Each operation first does everything that
- * can fail on its own (validation, the issuance callback, signing, the replay check) and
- * only then writes; so a failed operation has written nothing, and a failed write (an LMDB
- * error) fails the whole group, which is aborted. A full map aborts the group, grows the map
- * and retries it.
+ * Writes go through group commit: a caller queues an operation and waits; the first in the
+ * queue, when no commit is running, becomes the leader: it takes the queue (up to group_max
+ * operations), opens one write transaction, gives the issuances their serials and lets
+ * their callbacks run in parallel on the callers' threads (issue_prepare_group()), applies
+ * everything and commits once. Each operation first does everything that can fail on its
+ * own (validation, the issuance callback, the replay check) and only then writes; so a
+ * failed operation has written nothing, and a failed write (an LMDB error) fails the whole
+ * group, which is aborted. A full map aborts the group, grows the map and retries it.
  *
  * The map may only be resized while this process has no transaction open (lmdb.h,
  * mdb_env_set_mapsize()), so every transaction is taken under the read side of map_lock and
@@ -115,20 +116,26 @@ struct ckpt_meta {
 
 enum op_kind { OP_APPEND, OP_ISSUE, OP_NONCE, OP_CHECKPOINT };
 
+/* Where an OP_ISSUE's callback stands in its group (guarded by ledger.mu). */
+enum op_phase { PHASE_NONE, PHASE_SIGN, PHASE_SIGNING, PHASE_SIGNED };
+
 /* One queued write; lives on its caller's stack until done. */
 struct op {
 	enum op_kind kind;
-	uint8_t *env;		/* OP_APPEND: encoded envelope (owned by the caller) */
+	uint8_t *env; /* encoded envelope (OP_APPEND: the caller's; OP_ISSUE: owned) */
 	size_t env_len;
-	uint64_t time;		/* OP_APPEND, OP_ISSUE: the record's "time" */
-	ledger_issue_fn fn;	/* OP_ISSUE */
+	uint64_t time;	    /* OP_APPEND, OP_ISSUE: the record's "time" */
+	ledger_issue_fn fn; /* OP_ISSUE */
 	void *ctx;
+	enum op_phase phase;
+	int prepared;		/* OP_ISSUE: result of the callback and encoding */
 	const char *nonce;	/* OP_NONCE */
-	uint64_t now, keep_sec;	/* OP_NONCE, OP_CHECKPOINT (now) */
+	uint64_t now, keep_sec; /* OP_NONCE, OP_CHECKPOINT (now) */
 	int result;
-	uint64_t seq, serial;	/* results */
-	bool pending;		/* not applied, or applied in a group that failed */
+	uint64_t seq, serial; /* results */
+	bool pending;	      /* not applied, or applied in a group that failed */
 	bool done;
+	pthread_cond_t wake; /* done, given a serial to sign with, or first in the queue */
 	struct op *next;
 };
 
@@ -154,8 +161,8 @@ struct ledger {
 	EVP_MD *sha256;
 
 	pthread_rwlock_t map_lock;
-	pthread_mutex_t mu; /* guards the queue and committing */
-	pthread_cond_t cond;
+	pthread_mutex_t mu;	    /* guards the queue, committing and the ops' phases */
+	pthread_cond_t signed_cond; /* an op's callback has finished */
 	struct op *queue, **tail;
 	bool committing;
 	bool locks_ready;
@@ -531,8 +538,7 @@ int ledger_record_decode(const uint8_t *buf, size_t len, json_t **ret)
 
 /* ---- meta ---- */
 
-static int meta_get(struct ledger *l, MDB_txn *txn, const char *name, size_t want_len,
-		    MDB_val *ret)
+static int meta_get(struct ledger *l, MDB_txn *txn, const char *name, size_t want_len, MDB_val *ret)
 {
 	MDB_val k = mval(name, strlen(name));
 	int rc = mdb_get(txn, l->meta, &k, ret);
@@ -736,7 +742,7 @@ struct ledger *ledger_close(struct ledger *l)
 		if (l->locks_ready) {
 			pthread_rwlock_destroy(&l->map_lock);
 			pthread_mutex_destroy(&l->mu);
-			pthread_cond_destroy(&l->cond);
+			pthread_cond_destroy(&l->signed_cond);
 		}
 		EVP_MD_free(l->sha256);
 		free(l);
@@ -782,7 +788,7 @@ static int ledger_setup(struct ledger *l, const struct ledger_options *o, uint64
 		pthread_rwlock_destroy(&l->map_lock);
 		return -ENOMEM;
 	}
-	if (pthread_cond_init(&l->cond, NULL) != 0) {
+	if (pthread_cond_init(&l->signed_cond, NULL) != 0) {
 		pthread_mutex_destroy(&l->mu);
 		pthread_rwlock_destroy(&l->map_lock);
 		return -ENOMEM;
@@ -864,8 +870,7 @@ static int g_fail(struct group *g, int rc)
 
 /* Write envelope @buf (header fields filled in here) as the next record, with its index
  * entries; the head moves on in @g (stored once per group). */
-static int env_put(struct ledger *l, struct group *g, uint8_t *buf, size_t len,
-		   uint64_t *ret_seq)
+static int env_put(struct ledger *l, struct group *g, uint8_t *buf, size_t len, uint64_t *ret_seq)
 {
 	uint8_t kb[8];
 	MDB_val k = mval(kb, 8), v = mval(buf, len), ik;
@@ -917,41 +922,99 @@ static int op_append(struct ledger *l, struct group *g, struct op *op)
 	return env_put(l, g, op->env, op->env_len, &op->seq);
 }
 
-static int op_issue(struct ledger *l, struct group *g, struct op *op)
+/*
+ * The part of an issuance that needs no transaction: the callback, with the serial the
+ * leader assigned, and the record's encoding. Runs on the caller's thread (or the leader's),
+ * in parallel with the other issuances of the group.
+ */
+static int issue_prepare(struct op *op)
 {
 	json_auto_t *rec = NULL;
-	_cleanup_free_ uint8_t *buf = NULL;
-	uint64_t serial;
 	const json_t *f;
-	size_t len;
 	int r;
 
-	if (g->counter >= LEDGER_COUNTER_MAX)
-		return -EOVERFLOW;
-	serial = (uint64_t)l->signer_id << 48 | (g->counter + 1);
-	r = op->fn(op->ctx, serial, &rec);
+	op->env = (free(op->env), NULL);
+	r = op->fn(op->ctx, op->serial, &rec);
 	if (r != 0)
 		return r;
 	if (!json_is_object(rec))
 		return -EINVAL;
 	f = json_object_get(rec, "serial");
 	if (!f) {
-		if (json_object_set_new(rec, "serial", json_integer((json_int_t)serial)) < 0)
+		if (json_object_set_new(rec, "serial", json_integer((json_int_t)op->serial)) < 0)
 			return -ENOMEM;
-	} else if (!json_is_integer(f) || (uint64_t)json_integer_value(f) != serial) {
+	} else if (!json_is_integer(f) || (uint64_t)json_integer_value(f) != op->serial) {
 		return -EINVAL;
 	}
-	r = record_encode(rec, false, &buf, &len);
+	r = record_encode(rec, false, &op->env, &op->env_len);
+	if (r == 0)
+		op->time = env_time(op->env, op->env_len);
+	return r;
+}
+
+/*
+ * Give the group's issuances the serials after @g's counter, in queue order, and have their
+ * callbacks run: each caller runs its own (see submit()); the leader runs those nobody has
+ * taken yet and waits for the rest. The counter itself moves in op_issue(), in this same
+ * transaction, so a serial counts as used only once its record is written.
+ */
+static void issue_prepare_group(struct ledger *l, struct group *g, struct op **ops, size_t n)
+{
+	uint64_t next = g->counter;
+	bool any = false;
+
+	pthread_mutex_lock(&l->mu);
+	for (size_t i = 0; i < n; i++) {
+		if (ops[i]->kind != OP_ISSUE)
+			continue;
+		if (next >= LEDGER_COUNTER_MAX) {
+			ops[i]->prepared = -EOVERFLOW;
+			ops[i]->phase = PHASE_NONE;
+			continue;
+		}
+		ops[i]->serial = (uint64_t)l->signer_id << 48 | ++next;
+		ops[i]->phase = PHASE_SIGN;
+		pthread_cond_signal(&ops[i]->wake);
+		any = true;
+	}
+	while (any) {
+		struct op *todo = NULL;
+
+		any = false;
+		for (size_t i = 0; i < n && !todo; i++) {
+			if (ops[i]->kind != OP_ISSUE)
+				continue;
+			if (ops[i]->phase == PHASE_SIGN)
+				todo = ops[i];
+			any = any || ops[i]->phase == PHASE_SIGNING;
+		}
+		if (todo) {
+			todo->phase = PHASE_SIGNING;
+			pthread_mutex_unlock(&l->mu);
+			todo->prepared = issue_prepare(todo);
+			pthread_mutex_lock(&l->mu);
+			todo->phase = PHASE_SIGNED;
+			any = true;
+		} else if (any) {
+			pthread_cond_wait(&l->signed_cond, &l->mu);
+		}
+	}
+	pthread_mutex_unlock(&l->mu);
+}
+
+/* Write a prepared issuance; its serial becomes the counter (serials rise in queue order). */
+static int op_issue(struct ledger *l, struct group *g, struct op *op)
+{
+	int r;
+
+	if (op->prepared != 0)
+		return op->prepared;
+	r = env_put(l, g, op->env, op->env_len, &op->seq);
 	if (r < 0)
 		return r;
-	r = env_put(l, g, buf, len, &op->seq);
-	if (r < 0)
-		return r;
-	g->counter++;
-	op->time = env_time(buf, len);
+	g->counter = op->serial & LEDGER_COUNTER_MAX;
 	if (op->time > g->max_time)
 		g->max_time = op->time;
-	op->serial = serial;
 	return 0;
 }
 
@@ -1040,8 +1103,9 @@ static int checkpoint_message(uint64_t seq, const uint8_t hash[LEDGER_HASH_LEN],
 	int n;
 
 	hex_encode(hash, LEDGER_HASH_LEN, hex);
-	n = snprintf(out, size, "jit-ssh-ledger-checkpoint seq=%" PRIu64 " hash=%s time=%" PRIu64 "\n",
-		     seq, hex, time);
+	n = snprintf(out, size,
+		     "jit-ssh-ledger-checkpoint seq=%" PRIu64 " hash=%s time=%" PRIu64 "\n", seq,
+		     hex, time);
 	return n > 0 && (size_t)n < size ? n : -EINVAL;
 }
 
@@ -1193,6 +1257,8 @@ static int group_try(struct ledger *l, struct op **ops, size_t n)
 		return r;
 	r = group_load(l, &g);
 	before = g;
+	if (r == 0)
+		issue_prepare_group(l, &g, ops, n);
 	for (size_t i = 0; r == 0 && i < n && !g.mdb_rc; i++) {
 		ops[i]->result = op_apply(l, &g, ops[i]);
 		ops[i]->pending = g.mdb_rc != 0;
@@ -1246,24 +1312,42 @@ static void group_run(struct ledger *l, struct op **ops, size_t n)
 	}
 	for (size_t i = 0; i < n; i++)
 		if (ops[i]->pending || r < 0)
-			ops[i]->result = ops[i]->pending || ops[i]->result == 0 ? r : ops[i]->result;
+			ops[i]->result =
+				ops[i]->pending || ops[i]->result == 0 ? r : ops[i]->result;
 }
 
-/* Queue @op and return once it is committed (or failed): see the top of this file. */
+/*
+ * Queue @op and return once it is committed (or failed): see the top of this file. Each
+ * waiting caller sleeps on its own condition variable and is woken only when its operation
+ * is done, has a serial to sign with, or has become the first in the queue with no commit
+ * running (it then leads the next group).
+ */
 static int submit(struct ledger *l, struct op *op)
 {
 	struct op *batch[LEDGER_GROUP_MAX];
 
 	op->next = NULL;
 	op->done = false;
+	if (pthread_cond_init(&op->wake, NULL) != 0)
+		return -ENOMEM;
 	pthread_mutex_lock(&l->mu);
 	*l->tail = op;
 	l->tail = &op->next;
 	while (!op->done) {
 		size_t n = 0;
 
-		if (l->committing) {
-			pthread_cond_wait(&l->cond, &l->mu);
+		if (op->phase == PHASE_SIGN) {
+			/* The leader gave this issuance its serial: sign here, in parallel. */
+			op->phase = PHASE_SIGNING;
+			pthread_mutex_unlock(&l->mu);
+			op->prepared = issue_prepare(op);
+			pthread_mutex_lock(&l->mu);
+			op->phase = PHASE_SIGNED;
+			pthread_cond_signal(&l->signed_cond);
+			continue;
+		}
+		if (l->committing || l->queue != op) {
+			pthread_cond_wait(&op->wake, &l->mu);
 			continue;
 		}
 		l->committing = true;
@@ -1276,12 +1360,16 @@ static int submit(struct ledger *l, struct op *op)
 		pthread_mutex_unlock(&l->mu);
 		group_run(l, batch, n);
 		pthread_mutex_lock(&l->mu);
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
 			batch[i]->done = true;
+			pthread_cond_signal(&batch[i]->wake);
+		}
 		l->committing = false;
-		pthread_cond_broadcast(&l->cond);
+		if (l->queue)
+			pthread_cond_signal(&l->queue->wake);
 	}
 	pthread_mutex_unlock(&l->mu);
+	pthread_cond_destroy(&op->wake);
 	return op->result;
 }
 
@@ -1320,6 +1408,7 @@ int ledger_issue(struct ledger *l, ledger_issue_fn fn, void *ctx, uint64_t *ret_
 	if (l->read_only)
 		return -EROFS;
 	r = submit(l, &op);
+	free(op.env);
 	if (r != 0)
 		return r;
 	if (ret_serial)
@@ -1605,8 +1694,7 @@ static int query_prepare(struct query *q, const struct ledger_filter *f)
 		return 0;
 	if (!query_eq_string(q, F_USER, f->user) || !query_eq_string(q, F_HOST, f->host) ||
 	    !query_eq_string(q, F_LOGIN, f->login) ||
-	    !query_eq_string(q, F_REQUEST, f->request_id) ||
-	    !query_eq_string(q, F_EVENT, f->event))
+	    !query_eq_string(q, F_REQUEST, f->request_id) || !query_eq_string(q, F_EVENT, f->event))
 		return 0;
 	if (f->serial) {
 		if (f->serial > INT64_MAX)
@@ -1619,8 +1707,7 @@ static int query_prepare(struct query *q, const struct ledger_filter *f)
 	return 1;
 }
 
-int ledger_query(struct ledger *l, const struct ledger_filter *f, ledger_record_fn fn,
-		 void *ctx)
+int ledger_query(struct ledger *l, const struct ledger_filter *f, ledger_record_fn fn, void *ctx)
 {
 	_cleanup_(rtxn_end) struct rtxn t = {0};
 	struct query q = {.l = l, .fn = fn, .ctx = ctx};
@@ -1736,8 +1823,8 @@ int ledger_head(struct ledger *l, uint64_t *ret_seq, uint8_t ret_hash[LEDGER_HAS
  * Decode checkpoint record @rec found at @seq into @ret, with its signature (borrowed from
  * @rec); NULL, or why it is malformed.
  */
-static const char *checkpoint_decode(const json_t *rec, uint64_t seq,
-				     struct ledger_checkpoint *ret, const char **ret_sig)
+static const char *checkpoint_decode(const json_t *rec, uint64_t seq, struct ledger_checkpoint *ret,
+				     const char **ret_sig)
 {
 	const json_t *hs = json_object_get(rec, "signed_hash");
 	const json_t *ss = json_object_get(rec, "signed_seq");
@@ -1934,11 +2021,11 @@ static int verify_chain(struct verify *v)
 	     rc = mdb_cursor_get(c, &k, &val, MDB_NEXT), expect++) {
 		seq = k.mv_size == 8 ? get_be64(k.mv_data) : 0;
 		if (seq != expect) {
-			r = seq > expect ? verify_fail(v, expect,
-						       "missing (the next record is seq %" PRIu64
-						       ")",
-						       seq)
-					 : verify_fail(v, expect, "a record has a malformed key");
+			r = seq > expect
+				    ? verify_fail(v, expect,
+						  "missing (the next record is seq %" PRIu64 ")",
+						  seq)
+				    : verify_fail(v, expect, "a record has a malformed key");
 			break;
 		}
 		if ((why = env_parse(val.mv_data, val.mv_size, &e))) {
@@ -1958,9 +2045,11 @@ static int verify_chain(struct verify *v)
 		if (memcmp(hash, e.hash, LEDGER_HASH_LEN) != 0)
 			r = verify_fail(v, seq, "the record's contents do not match its hash");
 		else if (memcmp(prev, e.prev, LEDGER_HASH_LEN) != 0)
-			r = verify_fail(v, seq,
-					"the record's prev is not the hash of the record before it");
-		else if (env_key(&e, F_EVENT, &ev) && ev.mv_size == strlen(LEDGER_EVENT_CHECKPOINT) &&
+			r = verify_fail(
+				v, seq,
+				"the record's prev is not the hash of the record before it");
+		else if (env_key(&e, F_EVENT, &ev) &&
+			 ev.mv_size == strlen(LEDGER_EVENT_CHECKPOINT) &&
 			 memcmp(ev.mv_data, LEDGER_EVENT_CHECKPOINT, ev.mv_size) == 0)
 			r = verify_checkpoint(v, &e);
 		if (r < 0)
@@ -2046,8 +2135,8 @@ static int verify_index(struct verify *v, unsigned id)
 			put_be64(sb, seq);
 			rc = mdb_cursor_get(c, &k, &sv, MDB_GET_BOTH);
 			if (rc == MDB_NOTFOUND)
-				return verify_fail(v, seq, "the record is missing from the %s index",
-						   name);
+				return verify_fail(v, seq,
+						   "the record is missing from the %s index", name);
 			if (rc)
 				return ledger_mdb_err(rc);
 		}
@@ -2058,9 +2147,9 @@ static int verify_index(struct verify *v, unsigned id)
 	     rc = mdb_cursor_get(c, &k, &val, MDB_NEXT)) {
 		seq = val.mv_size == 8 ? get_be64(val.mv_data) : 0;
 		if (seq == 0 || seq > last)
-			return verify_fail(v, 0,
-					   "the %s index names seq %" PRIu64 ", which does not exist",
-					   name, seq);
+			return verify_fail(
+				v, 0, "the %s index names seq %" PRIu64 ", which does not exist",
+				name, seq);
 		keys_of(v, seq, &e);
 		if (!env_key_is(&e, id, &k))
 			return verify_fail(v, seq,

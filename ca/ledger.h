@@ -29,12 +29,14 @@
  * Durability: a call that writes returns 0 only after mdb_txn_commit() has returned success
  * with the environment opened without MDB_NOSYNC/MDB_NOMETASYNC, i.e. after fsync.
  * Concurrent writers are committed in groups (group commit): callers queue their operation,
- * one of them (the leader) applies the whole queue in one write transaction with one
- * commit, and every caller returns only after that commit. An operation that fails on its
- * own (bad record, replayed nonce, failing callback) fails alone; a commit that fails
- * fails the whole group and writes nothing. A record that cannot be written (disk full,
- * I/O error, map at its maximum) makes the call fail with JIT_E_LEDGER_FULL or JIT_E_LEDGER
- * and leaves the ledger unchanged and usable; the caller must then not issue.
+ * one of them (the leader) opens one write transaction for the whole queue, gives each
+ * queued issuance its serial, lets the issuance callbacks run in parallel (each on its
+ * caller's thread), writes every record and commits once; every caller returns only after
+ * that commit. An operation that fails on its own (bad record, replayed nonce, failing
+ * callback) fails alone; a commit that fails fails the whole group and writes nothing. A record
+ * that cannot be written (disk full, I/O error, map at its maximum) makes the call fail with
+ * JIT_E_LEDGER_FULL or JIT_E_LEDGER and leaves the ledger unchanged and usable; the caller must
+ * then not issue.
  *
  * Map size: when LMDB reports a full map, the ledger grows the map by
  * ledger_options.map_grow_step up to ledger_options.map_size_max and retries.
@@ -194,10 +196,11 @@ int ledger_append(struct ledger *l, const json_t *record, uint64_t *ret_seq);
  *              signed with @serial, should be inside so the record is the proof of issue
  * Return: 0, or an error code that aborts the issuance (nothing is written, serial unused).
  *
- * @fn runs inside the ledger's write transaction, possibly on another caller's thread
- * (group commit), and possibly more than once for one ledger_issue() (when the map grows
- * the group is retried; the serial may differ): only the record of the last call counts.
- * It must not call into the same ledger.
+ * @fn runs while the ledger's write transaction that allocated @serial is open, usually on
+ * the calling thread, in parallel with the other issuances of its group, but possibly on
+ * another caller's thread (group commit); and possibly more than once for one
+ * ledger_issue() (when the map grows the group is retried; the serial may differ): only the
+ * record of the last call counts. It may read but must not write the same ledger.
  */
 typedef int (*ledger_issue_fn)(void *ctx, uint64_t serial, json_t **ret_record);
 
@@ -208,10 +211,12 @@ typedef int (*ledger_issue_fn)(void *ctx, uint64_t serial, json_t **ret_record);
  * @ret_seq:    the record's seq, or NULL
  *
  * The record gets "serial" (a JSON integer) set to the serial if @fn left it out; if @fn set
- * it, it must equal the serial. Serials are (signer_id << 48) | counter with the counter
- * stored in the same transaction as the record, so a serial is consumed exactly when its
- * record is durable: a failed @fn or a failed commit leaves the counter unchanged, and a
- * later issuance gets the same serial (no certificate with it ever left the CA).
+ * it, it must equal the serial. Serials are (signer_id << 48) | counter; the counter is read
+ * and stored in the same write transaction as the records that use it, so a serial counts
+ * as used exactly when its record is durable. The serials of one group rise in queue order.
+ * A failed @fn or a failed commit writes nothing: that serial is handed out again later, or,
+ * when a later serial of the same group was written, skipped. Either way no serial is ever
+ * used twice, and no certificate with a failed issuance's serial left the CA.
  *
  * Errors: those of @fn (any non-zero return, passed back unchanged), -EOVERFLOW (counter
  * at LEDGER_COUNTER_MAX), and as ledger_append().
@@ -295,8 +300,7 @@ struct ledger_filter {
  * does not carry the indexed value), JIT_E_FORMAT, JIT_E_LEDGER, -ENOMEM, or the
  * callback's non-zero return.
  */
-int ledger_query(struct ledger *l, const struct ledger_filter *f, ledger_record_fn fn,
-		 void *ctx);
+int ledger_query(struct ledger *l, const struct ledger_filter *f, ledger_record_fn fn, void *ctx);
 
 /**
  * ledger_request_events() - All records whose "request_id" equals @request_id, in order
