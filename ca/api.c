@@ -23,8 +23,10 @@
 /* The principal format as GET /v1/ca describes it (names.h principal_format()). */
 #define PRINCIPAL_FORMAT_TEXT PRINCIPAL_PREFIX "{host}:{login}"
 
-/* GnuTLS priorities: TLS 1.2 and 1.3 only. */
-#define API_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+/* GnuTLS priorities: TLS 1.3, and TLS 1.2 with AEAD ciphers only (no CBC, no SHA-1 MACs). */
+#define API_TLS_PRIORITIES                                                                         \
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:"        \
+	"+CHACHA20-POLY1305:-MAC-ALL:+AEAD"
 
 struct api {
 	struct MHD_Daemon *daemon;
@@ -57,7 +59,8 @@ struct conn {
 /* What the request's log line says. */
 struct logline {
 	const char *result;
-	const struct request *req;
+	const struct request *req; /* authenticated: its user, host and login are logged */
+	const char *claimed_user;  /* not authenticated: only the name it claims */
 	uint64_t serial;
 };
 
@@ -126,11 +129,12 @@ static void log_request(struct api *a, struct MHD_Connection *c, const char *met
 	/* Only validated names and our own routes are logged, never client text as sent. */
 	fprintf(a->o.log,
 		"%s jit-ssh-ca: request_id=%s client=%s method=%s path=%s status=%u result=%s"
-		"%s%s%s%s%s%s%s\n",
+		"%s%s%s%s%s%s%s%s%s\n",
 		stamp, cn->request_id, addr[0] ? addr : "-", method_text(method), path_text(url),
 		status, l->result, l->req ? " user=" : "", l->req ? l->req->user : "",
 		l->req ? " host=" : "", l->req ? l->req->host : "", l->req ? " login=" : "",
-		l->req ? l->req->login : "", serial);
+		l->req ? l->req->login : "", l->claimed_user ? " claimed_user=" : "",
+		l->claimed_user ? l->claimed_user : "", serial);
 	fflush(a->o.log);
 }
 
@@ -177,6 +181,22 @@ static enum MHD_Result send_error(struct api *a, struct MHD_Connection *c, const
 	cn->answered = true;
 	log_request(a, c, method, url, e->status, cn, &l);
 	return send_json(c, e->status, body, allow);
+}
+
+/*
+ * The answer to a request that failed the checks of authenticate(): the names it carries
+ * are not proven, so the log gives only the user it claims to be.
+ */
+static enum MHD_Result send_auth_error(struct api *a, struct MHD_Connection *c, const char *url,
+				       struct conn *cn, const struct request_error *e,
+				       const struct request *claimed)
+{
+	_cleanup_(json_decrefp) json_t *body = error_body(e);
+	struct logline l = {.result = e->code, .claimed_user = claimed ? claimed->user : NULL};
+
+	cn->answered = true;
+	log_request(a, c, "POST", url, e->status, cn, &l);
+	return send_json(c, e->status, body, NULL);
 }
 
 /* A ledger that reports a broken chain turns "ledger_chain_ok" false until restart. */
@@ -275,7 +295,7 @@ static int authenticate(struct api *a, struct MHD_Connection *c, struct conn *cn
 	    (r = request_check_time(req, now, a->o.clock_window_sec, e)) < 0 ||
 	    (r = request_claim_nonce(req, a->o.ledger, now, a->o.clock_window_sec, e)) < 0) {
 		note_ledger_error(a, r);
-		/* The names may be logged once the body parsed (they were validated). */
+		/* For the log's claimed_user (the names were validated when the body parsed). */
 		*ret_req = TAKE_PTR(req);
 		return r;
 	}
@@ -304,7 +324,7 @@ static enum MHD_Result post_request(struct api *a, struct MHD_Connection *c, con
 	int r;
 
 	if (authenticate(a, c, cn, pol, 0, &req, &user_fp, &e) < 0)
-		return send_error(a, c, "POST", url, cn, &e, req, NULL);
+		return send_auth_error(a, c, url, cn, &e, req);
 
 	client_address(c, addr, sizeof(addr));
 	struct issue_ctx ictx = {
@@ -354,7 +374,7 @@ static enum MHD_Result post_explain(struct api *a, struct MHD_Connection *c, con
 	int r;
 
 	if (authenticate(a, c, cn, pol, REQUEST_PARSE_KEY_OPTIONAL, &req, &user_fp, &e) < 0)
-		return send_error(a, c, "POST", url, cn, &e, req, NULL);
+		return send_auth_error(a, c, url, cn, &e, req);
 	client_address(c, addr, sizeof(addr));
 	struct policy_request pr = {
 		.user = req->user,
@@ -634,6 +654,8 @@ int api_start(const struct api_options *o, struct api **ret)
 	if (o->plain_http ? !config_address_is_loopback(o->listen)
 			  : !o->tls_cert_pem || !o->tls_key_pem)
 		return -EINVAL;
+	if (o->per_ip_connection_limit > API_CONNECTIONS_MAX)
+		return -EINVAL;
 	if (!o->plain_http)
 		flags |= MHD_USE_TLS;
 
@@ -653,11 +675,17 @@ int api_start(const struct api_options *o, struct api **ret)
 		return r;
 
 	unsigned threads = o->threads ? o->threads : API_THREADS_DEFAULT;
+	unsigned per_ip = o->per_ip_connection_limit ? o->per_ip_connection_limit
+						     : API_PER_IP_CONNECTIONS_DEFAULT;
+	unsigned timeout = o->connection_timeout_sec ? o->connection_timeout_sec
+						     : API_CONNECTION_TIMEOUT_DEFAULT_SEC;
 	struct MHD_OptionItem opts[] = {
 		{MHD_OPTION_SOCK_ADDR, 0, &ss},
 		{MHD_OPTION_THREAD_POOL_SIZE, threads, NULL},
 		{MHD_OPTION_CONNECTION_LIMIT, API_CONNECTIONS_MAX, NULL},
-		{MHD_OPTION_CONNECTION_TIMEOUT, API_CONNECTION_TIMEOUT_SEC, NULL},
+		{MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, NULL},
+		{MHD_OPTION_CONNECTION_TIMEOUT, timeout, NULL},
+		{MHD_OPTION_CONNECTION_MEMORY_LIMIT, API_CONNECTION_MEMORY_MAX, NULL},
 		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, a},
 		/* TLS last, so that plain HTTP can end the list here. */
 		{MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->tls_key_pem},
@@ -665,8 +693,9 @@ int api_start(const struct api_options *o, struct api **ret)
 		{MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)API_TLS_PRIORITIES},
 		{MHD_OPTION_END, 0, NULL},
 	};
-	if (o->plain_http)
-		opts[5].option = MHD_OPTION_END;
+	for (size_t i = 0; o->plain_http && opts[i].option != MHD_OPTION_END; i++)
+		if (opts[i].option == MHD_OPTION_HTTPS_MEM_KEY)
+			opts[i].option = MHD_OPTION_END;
 
 	errno = 0;
 	/* The logger first, so that libmicrohttpd logs nothing past it. */

@@ -11,16 +11,23 @@
  *                            "policy_generation","policy_reload_attempts",
  *                            "policy_reload_error","ledger_records","ledger_chain_ok"}
  *
- * HTTPS (GnuTLS inside libmicrohttpd, TLS 1.2 and 1.3) unless plain HTTP is asked for, which
- * is allowed on a loopback address only. Errors are {"error":"<code>","message":"..."}.
+ * HTTPS (GnuTLS inside libmicrohttpd: TLS 1.3, and TLS 1.2 with AEAD ciphers only, AES-GCM
+ * and ChaCha20-Poly1305) unless plain HTTP is asked for, which is allowed on a loopback
+ * address only. Errors are {"error":"<code>","message":"..."}.
  * Threads: one internal polling thread per pool worker (API_THREADS_DEFAULT); requests are
  * handled in those threads, and everything they share (policy, ledger, CA key) is safe for
  * concurrent use. The policy can be replaced while serving (api_policy_set()): each request
  * takes a reference to the current policy when it starts and finishes under it.
  *
- * One line per request is logged to @log: time, request_id, method, path, status, result,
- * user/host/login once the body parsed, serial when one was issued. Never keys, signatures,
- * bodies or certificate text.
+ * One line per request is logged to @log: time, request_id, client address, method, path,
+ * status, result, user/host/login once the request is authenticated (a request refused as
+ * unauthenticated names only "claimed_user"), serial when one was issued. Never keys,
+ * signatures, bodies or certificate text.
+ *
+ * Connections: at most API_CONNECTIONS_MAX in all and @per_ip_connection_limit from one
+ * client address (more are closed as soon as they are accepted), each closed after
+ * @connection_timeout_sec without traffic and held to API_CONNECTION_MEMORY_MAX bytes of
+ * buffers. Behind a reverse proxy every connection comes from the proxy's address.
  */
 #pragma once
 
@@ -33,9 +40,14 @@
 #include "policy.h"
 
 #define API_THREADS_DEFAULT 4
-/* Most simultaneous connections, and idle seconds before one is closed. */
+/* Most simultaneous connections; defaults of the most from one client address and of the
+ * idle seconds before a connection is closed. */
 #define API_CONNECTIONS_MAX 256
-#define API_CONNECTION_TIMEOUT_SEC 30
+#define API_PER_IP_CONNECTIONS_DEFAULT 16
+#define API_CONNECTION_TIMEOUT_DEFAULT_SEC 10
+/* Buffer memory per connection, bytes: request line and headers (Authorization up to
+ * REQUEST_AUTH_MAX) must fit; bodies are copied out as they arrive. */
+#define API_CONNECTION_MEMORY_MAX (64u * 1024u)
 /* Most bytes of an oversize body without Content-Length read (and dropped) before the
  * connection is closed instead of answered with 413. */
 #define API_DISCARD_MAX (1024u * 1024u)
@@ -57,6 +69,10 @@ struct api;
  * @ca_key:           the CA private key (signs through key_signer())
  * @skew_sec, @max_ttl_sec, @clock_window_sec: as in config.h
  * @threads:          worker threads, 0 = API_THREADS_DEFAULT
+ * @per_ip_connection_limit: most connections from one address (1..API_CONNECTIONS_MAX),
+ *                    0 = API_PER_IP_CONNECTIONS_DEFAULT
+ * @connection_timeout_sec: idle seconds before a connection is closed,
+ *                    0 = API_CONNECTION_TIMEOUT_DEFAULT_SEC
  * @log:              where request lines go (e.g. stderr)
  */
 struct api_options {
@@ -74,6 +90,8 @@ struct api_options {
 	uint64_t max_ttl_sec;
 	uint64_t clock_window_sec;
 	unsigned threads;
+	unsigned per_ip_connection_limit;
+	unsigned connection_timeout_sec;
 	FILE *log;
 };
 

@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cert.h"
 #include "conf.h"
@@ -31,6 +33,8 @@ static const char *const config_keys[] = {
 	"checkpoint_records",
 	"checkpoint_sec",
 	"pid_file",
+	"per_ip_connection_limit",
+	"connection_timeout_sec",
 	NULL,
 };
 
@@ -160,6 +164,8 @@ int config_load(const char *path, struct config **ret, char **ret_error)
 	c->ledger_map_size_max = CONFIG_LEDGER_MAP_SIZE_MAX_DEFAULT;
 	c->checkpoint_records = CONFIG_CHECKPOINT_RECORDS_DEFAULT;
 	c->checkpoint_sec = CONFIG_CHECKPOINT_SEC_DEFAULT;
+	c->per_ip_connection_limit = CONFIG_PER_IP_CONNECTIONS_DEFAULT;
+	c->connection_timeout_sec = CONFIG_CONNECTION_TIMEOUT_DEFAULT_SEC;
 
 	if ((r = conf_get_u64(cf, "port", 0, 65535, &port, &err)) < 0 ||
 	    (r = conf_get_bool(cf, "plain_http", &plain, &err)) < 0 ||
@@ -176,7 +182,11 @@ int config_load(const char *path, struct config **ret, char **ret_error)
 	    (r = conf_get_u64(cf, "checkpoint_records", 1, CONFIG_CHECKPOINT_MAX,
 			      &c->checkpoint_records, &err)) < 0 ||
 	    (r = conf_get_u64(cf, "checkpoint_sec", 1, CONFIG_CHECKPOINT_MAX, &c->checkpoint_sec,
-			      &err)) < 0) {
+			      &err)) < 0 ||
+	    (r = conf_get_u64(cf, "per_ip_connection_limit", 1, CONFIG_CONNECTIONS_MAX,
+			      &c->per_ip_connection_limit, &err)) < 0 ||
+	    (r = conf_get_u64(cf, "connection_timeout_sec", 1, CONFIG_CONNECTION_TIMEOUT_MAX_SEC,
+			      &c->connection_timeout_sec, &err)) < 0) {
 		if (err)
 			set_error(ret_error, "%s", err);
 		else
@@ -204,5 +214,76 @@ int config_load(const char *path, struct config **ret, char **ret_error)
 	if ((r = config_check_listen(c, ret_error)) < 0)
 		return r;
 	*ret = TAKE_PTR(c);
+	return 0;
+}
+
+/* One path's owner and mode; @holds is NULL, or the path inside directory @path. */
+static int check_owner_mode(const char *path, const char *holds, char **ret_error)
+{
+	_cleanup_free_ char *name = NULL;
+	struct stat st;
+	uid_t me = geteuid();
+	int r;
+
+	if (holds ? asprintf(&name, "%s, which holds %s,", path, holds) < 0
+		  : !(name = strdup(path)))
+		return -ENOMEM;
+	if (stat(path, &st) < 0) {
+		r = -errno;
+		set_error(ret_error, "cannot check %s: %s", name, strerror(-r));
+		return r;
+	}
+	if (st.st_uid != me && st.st_uid != 0) {
+		set_error(
+			ret_error,
+			"%s is owned by uid %u, neither root nor the user running jit-ssh-ca "
+			"(uid %u), so that user could change it at will. Fix it with: chown %u %s",
+			name, (unsigned)st.st_uid, (unsigned)me, (unsigned)me, path);
+		return JIT_E_PERMISSION;
+	}
+	if (st.st_mode & 022) {
+		set_error(ret_error,
+			  "%s is writable by group or others, who could change it at will. Fix it "
+			  "with: chmod go-w %s",
+			  name, path);
+		return JIT_E_PERMISSION;
+	}
+	return 0;
+}
+
+/* The directory that holds @path, resolved. */
+static int parent_dir(const char *path, char **ret)
+{
+	_cleanup_free_ char *copy = strdup(path);
+	char *real;
+
+	if (!copy)
+		return -ENOMEM;
+	real = realpath(dirname(copy), NULL);
+	if (!real)
+		return -errno;
+	*ret = real;
+	return 0;
+}
+
+int config_check_trusted(const char *path, char **ret_error)
+{
+	_cleanup_free_ char *real = realpath(path, NULL);
+	_cleanup_free_ char *dir = NULL;
+	_cleanup_free_ char *named_dir = NULL;
+	int r = real ? 0 : -errno;
+
+	if (r == 0 && (r = parent_dir(real, &dir)) == 0)
+		r = parent_dir(path, &named_dir);
+	if (r < 0) {
+		set_error(ret_error, "cannot check %s: %s", path, strerror(-r));
+		return r;
+	}
+	/* The file, the directory holding it, and the one holding a symbolic link to it. */
+	if ((r = check_owner_mode(real, NULL, ret_error)) < 0 ||
+	    (r = check_owner_mode(dir, real, ret_error)) < 0)
+		return r;
+	if (strcmp(named_dir, dir) != 0)
+		return check_owner_mode(named_dir, path, ret_error);
 	return 0;
 }

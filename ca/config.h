@@ -21,6 +21,8 @@
  *   checkpoint_records 1000                   sign the chain head every N records (CA key)
  *   checkpoint_sec    3600                    ... or once records are this much newer
  *   pid_file          serve.pid               `serve` writes its PID here (`reload` reads it)
+ *   per_ip_connection_limit 16                most connections from one client address
+ *   connection_timeout_sec 10                 idle seconds before a connection is closed
  */
 #pragma once
 
@@ -41,6 +43,10 @@
 #define CONFIG_CHECKPOINT_RECORDS_DEFAULT 1000u
 #define CONFIG_CHECKPOINT_SEC_DEFAULT 3600u
 #define CONFIG_CHECKPOINT_MAX (1ull << 32)
+#define CONFIG_PER_IP_CONNECTIONS_DEFAULT 16u
+#define CONFIG_CONNECTIONS_MAX 256u /* API_CONNECTIONS_MAX */
+#define CONFIG_CONNECTION_TIMEOUT_DEFAULT_SEC 10u
+#define CONFIG_CONNECTION_TIMEOUT_MAX_SEC 3600u
 
 /**
  * struct config - a loaded configuration; every string is owned, paths are absolute or
@@ -65,6 +71,8 @@ struct config {
 	uint64_t checkpoint_records;
 	uint64_t checkpoint_sec;
 	char *pid_file;
+	uint64_t per_ip_connection_limit;
+	uint64_t connection_timeout_sec;
 };
 
 /**
@@ -96,6 +104,18 @@ int config_check_listen(const struct config *c, char **ret_error);
  * config_address_is_loopback() - True for 127.0.0.0/8 and ::1 literals
  */
 bool config_address_is_loopback(const char *addr);
+
+/**
+ * config_check_trusted() - Refuse a file or directory that someone other than us could change
+ * @path:      a file or directory the daemon trusts (config, policy, keys, ledger)
+ * @ret_error: a new message on failure naming the path and the fix (may be NULL)
+ *
+ * @path is resolved (realpath()); it and the directory holding it must be owned by the
+ * effective user or by root and must not be writable by group or others.
+ * Errors: JIT_E_PERMISSION (unsafe owner or mode), -errno (cannot be resolved or stat'ed),
+ * -ENOMEM.
+ */
+int config_check_trusted(const char *path, char **ret_error);
 
 /** config_free() - Free; accepts NULL; returns NULL. */
 struct config *config_free(struct config *c);

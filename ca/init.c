@@ -132,12 +132,15 @@ static int config_text(uint16_t port, char **ret)
 		     "ledger_map_size_max: %llu\n"
 		     "checkpoint_records: %u\n"
 		     "checkpoint_sec: %u\n"
-		     "pid_file: serve.pid\n",
+		     "pid_file: serve.pid\n"
+		     "per_ip_connection_limit: %u\n"
+		     "connection_timeout_sec: %u\n",
 		     (unsigned)port, CONFIG_SKEW_DEFAULT_SEC, CONFIG_MAX_TTL_DEFAULT_SEC,
 		     CONFIG_CLOCK_WINDOW_DEFAULT_SEC,
 		     (unsigned long long)CONFIG_LEDGER_MAP_SIZE_DEFAULT,
 		     (unsigned long long)CONFIG_LEDGER_MAP_SIZE_MAX_DEFAULT,
-		     CONFIG_CHECKPOINT_RECORDS_DEFAULT, CONFIG_CHECKPOINT_SEC_DEFAULT) < 0)
+		     CONFIG_CHECKPOINT_RECORDS_DEFAULT, CONFIG_CHECKPOINT_SEC_DEFAULT,
+		     CONFIG_PER_IP_CONNECTIONS_DEFAULT, CONFIG_CONNECTION_TIMEOUT_DEFAULT_SEC) < 0)
 		return -ENOMEM;
 	return 0;
 }

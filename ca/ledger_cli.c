@@ -1146,12 +1146,7 @@ static int review_signer(struct cli *c, const struct key *const *keys, size_t n,
 
 static bool note_valid(const char *s)
 {
-	if (strlen(s) > LEDGER_CLI_NOTE_MAX)
-		return false;
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return false;
-	return true;
+	return strlen(s) <= LEDGER_CLI_NOTE_MAX && request_text_safe(s);
 }
 
 /* The review record for @story, signed by @s. */
@@ -1255,7 +1250,9 @@ static int check_review_usage(struct cli *c)
 	if (!c->o.note)
 		return usage_error(c, "review needs --note TEXT");
 	if (!note_valid(c->o.note))
-		return usage_error(c, "--note: at most %d bytes, no control characters",
+		return usage_error(c,
+				   "--note: at most %d bytes of UTF-8, no control, invisible or "
+				   "text-direction characters",
 				   LEDGER_CLI_NOTE_MAX);
 	return 0;
 }

@@ -35,7 +35,7 @@
 
 #define LEDGER_CLI_EVENT_REVIEW "review"
 #define LEDGER_CLI_REVIEW_NAMESPACE "jit-ssh-review"
-/* Longest review note, bytes (no control characters). */
+/* Longest review note, bytes (request_text_safe() text). */
 #define LEDGER_CLI_NOTE_MAX 1024
 
 /**

@@ -419,8 +419,9 @@ static int cmd_pubkey(const struct args *a)
 	if (r == JIT_E_PERMISSION) {
 		fprintf(stderr,
 			"jit-ssh-ca: CA key file %s is readable or writable by group or "
-			"others. Fix it with: chmod 600 %s\n",
-			cfg->ca_key, cfg->ca_key);
+			"others, or owned by another user. Fix it with: chown %u %s && "
+			"chmod 600 %s\n",
+			cfg->ca_key, (unsigned)geteuid(), cfg->ca_key, cfg->ca_key);
 		return 1;
 	}
 	if (r < 0) {

@@ -14,6 +14,7 @@
 #include "request.h"
 #include "sig.h"
 #include "util.h"
+#include "wbuf.h"
 
 int request_error_set(struct request_error *e, int r, unsigned status, const char *code,
 		      const char *fmt, ...)
@@ -75,6 +76,60 @@ static bool has_control(const char *s)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
 			return true;
 	return false;
+}
+
+/* Code points that hide text or change how the text around them reads (Unicode general
+ * categories Cc and Cf, and the line separators). */
+static const struct {
+	uint32_t first, last;
+} hidden_ranges[] = {
+	{0x0080, 0x009f},   /* C1 controls */
+	{0x061c, 0x061c},   /* arabic letter mark */
+	{0x180e, 0x180e},   /* mongolian vowel separator */
+	{0x200b, 0x200f},   /* zero-width space, joiners, LRM, RLM */
+	{0x2028, 0x202e},   /* line and paragraph separators, bidi embeddings and overrides */
+	{0x2060, 0x206f},   /* word joiner, invisible operators, bidi isolates */
+	{0xfeff, 0xfeff},   /* zero-width no-break space (byte order mark) */
+	{0xfff9, 0xfffb},   /* interlinear annotations */
+	{0xe0000, 0xe007f}, /* tags */
+};
+
+/* Decode the UTF-8 sequence at @s (RFC 3629); its length, 0 when it is not well-formed. */
+static size_t utf8_next(const unsigned char *s, uint32_t *ret)
+{
+	static const uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+	size_t n = *s < 0x80 ? 1 : *s < 0xe0 ? 2 : *s < 0xf0 ? 3 : 4;
+	uint32_t c = n == 1 ? *s : *s & (0x7fu >> n);
+
+	if ((*s >= 0x80 && *s < 0xc2) || *s > 0xf4)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c < least[n] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*ret = c;
+	return n;
+}
+
+bool request_text_safe(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t c;
+	size_t n;
+
+	if (has_control(s))
+		return false;
+	for (; *p; p += n) {
+		if (!(n = utf8_next(p, &c)))
+			return false;
+		for (size_t i = 0; i < sizeof(hidden_ranges) / sizeof(hidden_ranges[0]); i++)
+			if (c >= hidden_ranges[i].first && c <= hidden_ranges[i].last)
+				return false;
+	}
+	return true;
 }
 
 #define BAD_FIELD(e, ...) request_error_set(e, JIT_E_FORMAT, 400, "bad_field", __VA_ARGS__)
@@ -151,8 +206,9 @@ static int check_fields(struct request *q, json_t *o, struct request_error *e)
 		if (json_string_length(v) > POLICY_REASON_MAX)
 			return BAD_FIELD(e, "field 'reason' is longer than %u bytes",
 					 POLICY_REASON_MAX);
-		if (has_control(json_string_value(v)))
-			return BAD_FIELD(e, "field 'reason' must not contain control characters");
+		if (!request_text_safe(json_string_value(v)))
+			return BAD_FIELD(e, "field 'reason' must not contain control, invisible or "
+					    "text-direction characters");
 		q->reason = strdup(json_string_value(v));
 		if (!q->reason)
 			return request_error_set(e, -ENOMEM, 500, "internal", "out of memory");
@@ -275,6 +331,23 @@ int request_parse_authorization(const char *header, uint8_t **ret, size_t *ret_l
 	return 0;
 }
 
+/* The signing key an SSHSIG blob names, read without verifying anything (PROTOCOL.sshsig). */
+static int sshsig_key(const uint8_t *sig, size_t siglen, struct key **ret)
+{
+	_cleanup_(wbuf_freep) struct wbuf *b = wbuf_from(sig, siglen);
+	uint8_t magic[6];
+	uint32_t version;
+
+	if (siglen > SIG_BLOB_MAX)
+		return JIT_E_TOO_LARGE;
+	if (!b)
+		return -ENOMEM;
+	if (wbuf_get(b, magic, sizeof(magic)) < 0 || memcmp(magic, "SSHSIG", sizeof(magic)) != 0 ||
+	    wbuf_get_u32(b, &version) < 0)
+		return JIT_E_FORMAT;
+	return key_get_public(b, ret);
+}
+
 int request_authenticate(const struct request *req, const uint8_t *body, size_t len,
 			 const uint8_t *sig, size_t siglen, const struct policy *p,
 			 struct key **ret_key, struct request_error *ret_error)
@@ -284,16 +357,12 @@ int request_authenticate(const struct request *req, const uint8_t *body, size_t 
 	size_t n;
 	int r;
 
-	r = sig_verify(sig, siglen, REQUEST_SIG_NAMESPACE, body, len, &signer);
+	r = sshsig_key(sig, siglen, &signer);
 	if (r == -ENOMEM)
 		return request_error_set(ret_error, r, 500, "internal", "out of memory");
-	if (r == JIT_E_NAMESPACE)
-		return request_error_set(ret_error, JIT_E_SIGNATURE, 401, "bad_signature",
-					 "signature namespace must be '%s'", REQUEST_SIG_NAMESPACE);
 	if (r < 0)
 		return request_error_set(ret_error, JIT_E_SIGNATURE, 401, "bad_signature",
-					 "signature does not verify over the request body: %s",
-					 jit_strerror(r));
+					 "the signature is malformed: %s", jit_strerror(r));
 	r = policy_user_keys(p, req->user, &keys, &n);
 	if (r == 0) {
 		r = JIT_E_NOT_FOUND;
@@ -306,6 +375,17 @@ int request_authenticate(const struct request *req, const uint8_t *body, size_t 
 					 "user '%s' is unknown or the signing key is not enrolled "
 					 "for this user",
 					 req->user);
+	/* The blob names the key it is verified with, so a signature that verifies is by it. */
+	r = sig_verify(sig, siglen, REQUEST_SIG_NAMESPACE, body, len, NULL);
+	if (r == -ENOMEM)
+		return request_error_set(ret_error, r, 500, "internal", "out of memory");
+	if (r == JIT_E_NAMESPACE)
+		return request_error_set(ret_error, JIT_E_SIGNATURE, 401, "bad_signature",
+					 "signature namespace must be '%s'", REQUEST_SIG_NAMESPACE);
+	if (r < 0)
+		return request_error_set(ret_error, JIT_E_SIGNATURE, 401, "bad_signature",
+					 "signature does not verify over the request body: %s",
+					 jit_strerror(r));
 	*ret_key = TAKE_PTR(signer);
 	return 0;
 }

@@ -9,7 +9,7 @@
  *   login        string   account on the host, a safe login (names.h)
  *   public_key   string   OpenSSH public-key line of the key to certify (key.h)
  *   ttl_seconds  integer  optional; 0 or absent = the rule's default; capped, never refused
- *   reason       string   optional; at most POLICY_REASON_MAX bytes, no control characters
+ *   reason       string   optional; at most POLICY_REASON_MAX bytes, request_text_safe()
  *   timestamp    integer  seconds since the Unix epoch (UTC)
  *   nonce        string   REQUEST_NONCE_MIN..REQUEST_NONCE_MAX characters of [A-Za-z0-9_-]
  *
@@ -116,11 +116,15 @@ int request_parse_authorization(const char *header, uint8_t **ret, size_t *ret_l
 				struct request_error *ret_error);
 
 /**
- * request_authenticate() - Verify the SSHSIG over the exact body and that its key is one of
- * the requester's enrolled keys (policy_user_keys())
+ * request_authenticate() - Check that the SSHSIG's key is one of the requester's enrolled
+ * keys (policy_user_keys()), then that the SSHSIG verifies over the exact body
  * @sig, @siglen: the blob from request_parse_authorization()
  * @p:            the policy (borrowed)
  * @ret_key:      new copy of the signing key
+ *
+ * The key is read from the blob (PROTOCOL.sshsig: "SSHSIG", uint32 version, string
+ * publickey) and compared with the enrolled keys first, so that no signature is verified for
+ * a key the CA does not know.
  * Errors: JIT_E_SIGNATURE (401 bad_signature: malformed, wrong namespace, does not verify),
  * JIT_E_NOT_FOUND (401 unknown_user_or_key; the same words whether the user or the key is
  * unknown), -ENOMEM.
@@ -151,6 +155,16 @@ int request_claim_nonce(const struct request *req, struct ledger *l, uint64_t no
  * Errors: JIT_E_CRYPTO (no randomness); @buf untouched on failure.
  */
 int request_id_new(char buf[REQUEST_ID_LEN + 1]);
+
+/**
+ * request_text_safe() - True when free text (a reason, a review note) may be stored and
+ * shown: well-formed UTF-8 (RFC 3629) without C0 or C1 controls or DEL, and without the
+ * characters that hide text or change its direction: U+061C, U+180E, U+200B..U+200F,
+ * U+2028..U+202E (line separators, bidi embeddings and overrides), U+2060..U+206F
+ * (invisible operators, bidi isolates), U+FEFF, U+FFF9..U+FFFB, U+E0000..U+E007F (tags)
+ * @s: NUL-terminated text
+ */
+bool request_text_safe(const char *s);
 
 /** request_id_valid() - True when @s has the request-ID form. */
 bool request_id_valid(const char *s);

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: ISC */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,21 +51,32 @@ static uint64_t now_sec(void)
 	return (uint64_t)time(NULL);
 }
 
-/* Write @text to @path atomically (temporary file, then rename). */
+/*
+ * Write @text to @path atomically: a new file of our own in the same directory (mkstemp(),
+ * so no link planted at a predictable name is followed), mode 0644, renamed over @path.
+ */
 static int write_small_file(const char *path, const char *text)
 {
 	_cleanup_free_ char *tmp = NULL;
-	FILE *f;
-	int r = 0;
+	size_t len = strlen(text), off = 0;
+	int fd, r = 0;
 
-	if (asprintf(&tmp, "%s.tmp", path) < 0)
+	if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
 		return -ENOMEM;
-	f = fopen(tmp, "we");
-	if (!f)
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
 		return -errno;
-	if (fputs(text, f) < 0)
-		r = -EIO;
-	if (fclose(f) != 0 && r == 0)
+	if (fchmod(fd, 0644) < 0)
+		r = -errno;
+	while (r == 0 && off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+
+		if (n < 0 && errno != EINTR)
+			r = -errno;
+		else if (n > 0)
+			off += (size_t)n;
+	}
+	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
@@ -105,25 +120,96 @@ static void remove_pid_file(const char *path)
 		unlink(path);
 }
 
+/* Why a private-key file was refused with JIT_E_PERMISSION, and the fix. */
+static void private_file_refused(FILE *log, const char *what, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && st.st_uid != geteuid())
+		fprintf(log,
+			"jit-ssh-ca: %s file %s is owned by uid %u, not by the user running "
+			"jit-ssh-ca (uid %u); refusing to start. Fix it with: chown %u %s && "
+			"chmod 600 %s\n",
+			what, path, (unsigned)st.st_uid, (unsigned)geteuid(), (unsigned)geteuid(),
+			path, path);
+	else
+		fprintf(log,
+			"jit-ssh-ca: %s file %s is readable or writable by group or others; "
+			"refusing to start. Fix it with: chmod 600 %s\n",
+			what, path, path);
+}
+
 static int load_ca_key(FILE *log, const char *path, struct key **ret)
 {
 	int r = key_load_private(path, true, ret);
 
 	if (r == JIT_E_PERMISSION)
-		fprintf(log,
-			"jit-ssh-ca: CA key file %s is readable or writable by group or others; "
-			"refusing to start. Fix it with: chmod 600 %s\n",
-			path, path);
+		private_file_refused(log, "CA key", path);
 	else if (r < 0)
 		fprintf(log, "jit-ssh-ca: cannot load the CA key %s: %s\n", path, jit_strerror(r));
 	return r;
 }
 
-/* Load the policy; on failure @ret_error gets the messages (FILE:LINE:COL lines). */
+/* A file or directory the daemon trusts must be one only we (or root) can change. */
+static int check_trusted(FILE *log, const char *path)
+{
+	_cleanup_free_ char *err = NULL;
+	int r = config_check_trusted(path, &err);
+
+	if (r < 0)
+		fprintf(log, "jit-ssh-ca: %s; refusing to start\n", err ? err : jit_strerror(r));
+	return r;
+}
+
+/* Everything serve loads: the state the config names (the config file and its directory are
+ * checked before the config is read). The ledger's files are checked when they exist. */
+static int check_state(FILE *log, const struct config *cfg)
+{
+	const char *const paths[] = {
+		cfg->ca_key,
+		cfg->policy,
+		cfg->ledger,
+		cfg->plain_http ? NULL : cfg->tls_key,
+		cfg->plain_http ? NULL : cfg->tls_cert,
+	};
+	static const char *const ledger_files[] = {"data.mdb", "lock.mdb"};
+	int r;
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		if (paths[i] && (r = check_trusted(log, paths[i])) < 0)
+			return r;
+	for (size_t i = 0; i < sizeof(ledger_files) / sizeof(ledger_files[0]); i++) {
+		_cleanup_free_ char *path = NULL;
+
+		if (asprintf(&path, "%s/%s", cfg->ledger, ledger_files[i]) < 0)
+			return -ENOMEM;
+		if (access(path, F_OK) == 0 && (r = check_trusted(log, path)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Keep the keys out of core dumps and out of reach of other processes of the same user. */
+int serve_harden_process(void)
+{
+	struct rlimit none = {0, 0};
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || setrlimit(RLIMIT_CORE, &none) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Load the policy, a file only we (or root) can change; on failure @ret_error gets the
+ * messages (FILE:LINE:COL lines, or why the file is not trusted).
+ */
 static int load_policy(const char *path, struct policy **ret, char **ret_error)
 {
 	_cleanup_free_ char *err = NULL;
-	int r = policy_load_file(path, ret, &err);
+	int r = config_check_trusted(path, &err);
+
+	if (r == 0)
+		r = policy_load_file(path, ret, &err);
 
 	if (r < 0 && !err && asprintf(&err, "%s: %s", path, jit_strerror(r)) < 0)
 		err = NULL;
@@ -289,11 +375,17 @@ static int read_tls(FILE *log, const struct config *cfg, char **ret_cert, char *
 			jit_strerror(r));
 		return r;
 	}
-	if ((r = tlsgen_read_file(cfg->tls_key, ret_key, NULL)) < 0) {
+	r = tlsgen_read_private_file(cfg->tls_key, ret_key, NULL);
+	if (r == JIT_E_PERMISSION)
+		private_file_refused(log, "TLS key", cfg->tls_key);
+	else if (r == -EINVAL)
+		fprintf(log, "jit-ssh-ca: TLS key %s is not a regular file; refusing to start\n",
+			cfg->tls_key);
+	else if (r < 0)
 		fprintf(log, "jit-ssh-ca: cannot read the TLS key %s: %s\n", cfg->tls_key,
 			jit_strerror(r));
+	if (r < 0)
 		return r;
-	}
 	return 0;
 }
 
@@ -325,12 +417,18 @@ int serve_run(const struct serve_options *o)
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if ((r = serve_harden_process()) < 0) {
+		fprintf(o->log, "jit-ssh-ca: cannot disable core dumps: %s\n", jit_strerror(r));
+		return 1;
+	}
 
+	if (check_trusted(o->log, o->config_path) < 0)
+		return 1;
 	if ((r = config_load(o->config_path, &cfg, &err)) < 0) {
 		fprintf(o->log, "jit-ssh-ca: %s\n", err ? err : jit_strerror(r));
 		return 1;
 	}
-	if (apply_overrides(o, cfg) < 0)
+	if (apply_overrides(o, cfg) < 0 || check_state(o->log, cfg) < 0)
 		return 1;
 	if (load_ca_key(o->log, cfg->ca_key, &ca) < 0 || key_fingerprint(ca, &ca_fp) < 0)
 		return 1;
@@ -375,6 +473,8 @@ int serve_run(const struct serve_options *o)
 		.skew_sec = cfg->skew_sec,
 		.max_ttl_sec = cfg->max_ttl_sec,
 		.clock_window_sec = cfg->clock_window_sec,
+		.per_ip_connection_limit = (unsigned)cfg->per_ip_connection_limit,
+		.connection_timeout_sec = (unsigned)cfg->connection_timeout_sec,
 		.log = o->log,
 	};
 	if ((r = api_start(&ao, &api)) < 0) {

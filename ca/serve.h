@@ -25,6 +25,7 @@
  * @listen:      address to listen on
  * @port:        -1, or 0..65535 (0 = ephemeral)
  * @port_file:   file to write the port actually listened on, once listening, or NULL
+ *               (written like the PID file: a mkstemp() file beside it, renamed over it)
  * @plain_http:  serve plain HTTP (loopback addresses only)
  * @continue_on_broken_chain: start even when the ledger's chain does not verify (the
  *               "startup" record says so); without it such a ledger stops the start
@@ -44,15 +45,20 @@ struct serve_options {
  * serve_run() - Run the daemon until a stop signal
  *
  * SIGTERM, SIGINT and SIGHUP are blocked in every thread from the start and taken with
- * sigwait() by the calling thread alone. SIGHUP re-reads the policy file: a valid one is
+ * sigwait() by the calling thread alone. SIGHUP re-reads the policy file (checked with
+ * config_check_trusted() again): a valid one is
  * recorded ("policy_reloaded": policy_version, previous_version) and swapped in
  * (api_policy_set()); an invalid one, or one the ledger cannot record, keeps the old policy
  * and its messages go to the log and to GET /healthz. SIGTERM/SIGINT: the server stops
  * accepting, requests in progress finish, the chain head is checkpointed, the ledger
  * is closed and the PID file removed.
  *
- * At start: the CA key file must not be readable or writable by group or others; the
- * ledger's chain is verified (ledger_verify2()) and a broken one stops the start unless
+ * At start: core dumps are disabled (serve_harden_process()); the config file, the CA key,
+ * the policy, the TLS key and certificate, the ledger directory and its files, and the
+ * directories holding them, must be owned by the effective user or root and not writable by
+ * group or others (config_check_trusted()); the CA key and TLS key files must be regular
+ * files owned by the effective user and neither readable nor writable by group or others;
+ * the ledger's chain is verified (ledger_verify2()) and a broken one stops the start unless
  * @o->continue_on_broken_chain; a "startup" record (ca_key, policy_version, chain_ok,
  * continued_on_broken_chain, chain_error when broken) is appended; the PID goes to the
  * config's pid_file once the server listens.
@@ -61,6 +67,14 @@ struct serve_options {
  * failure is logged to @o->log naming the file and the problem.
  */
 int serve_run(const struct serve_options *o);
+
+/**
+ * serve_harden_process() - Keep the keys the process holds out of core dumps and away from
+ * other processes of the same user: PR_SET_DUMPABLE 0 (no core dump, no ptrace attach, /proc
+ * files owned by root) and RLIMIT_CORE 0 (soft and hard). serve_run() calls it first.
+ * Errors: -errno.
+ */
+int serve_harden_process(void);
 
 /**
  * struct serve_reload_options

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -83,40 +86,58 @@ static int make_cert(EVP_PKEY *pkey, uint64_t now, X509 **ret)
 	return 0;
 }
 
-/* Create @path exclusively with @mode and write what @fn writes; remove it on failure. */
-static int write_pem(const char *path, mode_t mode, int (*fn)(FILE *, void *), void *arg)
+/*
+ * Create @path exclusively with @mode and write what @fn puts into a memory BIO, with
+ * write(2): no stdio buffer keeps a copy, and the BIO's buffer is wiped before it is freed.
+ * The file is removed on failure.
+ */
+static int write_pem(const char *path, mode_t mode, int (*fn)(BIO *, void *), void *arg)
 {
-	FILE *f;
-	int fd, r;
+	BIO *bio = BIO_new(BIO_s_secmem());
+	char *data = NULL;
+	long len = 0;
+	int fd, r = 0;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0)
-		return -errno;
-	f = fdopen(fd, "w");
-	if (!f) {
-		r = -errno;
-		close(fd);
-		unlink(path);
-		return r;
+	if (!bio)
+		return -ENOMEM;
+	if (!fn(bio, arg) || (len = BIO_get_mem_data(bio, &data)) <= 0) {
+		r = JIT_E_CRYPTO;
+		goto out;
 	}
-	r = fn(f, arg) ? 0 : JIT_E_CRYPTO;
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-		r = r < 0 ? r : -errno;
-	if (fclose(f) != 0 && r == 0)
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	for (long off = 0; off < len && r == 0;) {
+		ssize_t n = write(fd, data + off, (size_t)(len - off));
+
+		if (n < 0 && errno != EINTR)
+			r = -errno;
+		else if (n > 0)
+			off += n;
+	}
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	if (r < 0)
 		unlink(path);
+out:
+	if (data && len > 0)
+		OPENSSL_cleanse(data, (size_t)len);
+	BIO_free(bio);
 	return r;
 }
 
-static int write_key(FILE *f, void *arg)
+static int write_key(BIO *b, void *arg)
 {
-	return PEM_write_PrivateKey(f, arg, NULL, NULL, 0, NULL, NULL);
+	return PEM_write_bio_PrivateKey(b, arg, NULL, NULL, 0, NULL, NULL);
 }
 
-static int write_cert(FILE *f, void *arg)
+static int write_cert(BIO *b, void *arg)
 {
-	return PEM_write_X509(f, arg);
+	return PEM_write_bio_X509(b, arg);
 }
 
 static int pin_x509(X509 *x, char **ret)
@@ -181,22 +202,30 @@ int tlsgen_pin_pem(const char *pem, size_t len, char **ret)
 	return pin_x509(x, ret);
 }
 
-int tlsgen_read_file(const char *path, char **ret, size_t *ret_len)
+/* Read @path whole; with @secret, only a regular file of ours that no one else may access. */
+static int read_file(const char *path, bool secret, char **ret, size_t *ret_len)
 {
 	_cleanup_free_ char *buf = NULL;
+	struct stat st;
 	size_t len = 0;
 	ssize_t n;
 	int fd, r = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
-	buf = malloc(TLSGEN_PEM_MAX + 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
+	if (secret) {
+		if (fstat(fd, &st) < 0)
+			r = -errno;
+		else if (!S_ISREG(st.st_mode))
+			r = -EINVAL;
+		else if ((st.st_mode & 077) || st.st_uid != geteuid())
+			r = JIT_E_PERMISSION;
 	}
-	for (;;) {
+	buf = r == 0 ? malloc(TLSGEN_PEM_MAX + 1) : NULL;
+	if (r == 0 && !buf)
+		r = -ENOMEM;
+	while (r == 0) {
 		n = read(fd, buf + len, TLSGEN_PEM_MAX + 1 - len);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -214,7 +243,8 @@ int tlsgen_read_file(const char *path, char **ret, size_t *ret_len)
 	}
 	close(fd);
 	if (r < 0) {
-		OPENSSL_cleanse(buf, len);
+		if (buf)
+			OPENSSL_cleanse(buf, len);
 		return r;
 	}
 	buf[len] = 0;
@@ -222,6 +252,16 @@ int tlsgen_read_file(const char *path, char **ret, size_t *ret_len)
 	if (ret_len)
 		*ret_len = len;
 	return 0;
+}
+
+int tlsgen_read_file(const char *path, char **ret, size_t *ret_len)
+{
+	return read_file(path, false, ret, ret_len);
+}
+
+int tlsgen_read_private_file(const char *path, char **ret, size_t *ret_len)
+{
+	return read_file(path, true, ret, ret_len);
 }
 
 int tlsgen_pin_file(const char *cert_path, char **ret)

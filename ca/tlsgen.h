@@ -20,7 +20,8 @@
 
 /**
  * tlsgen_write() - Generate a P-256 key and a self-signed certificate, write both as PEM
- * @key_path:  private key (PKCS#8, unencrypted), created with mode 0600, must not exist
+ * @key_path:  private key (PKCS#8, unencrypted), created with mode 0600, must not exist;
+ *             written with write(2) from a buffer that is wiped afterwards
  * @cert_path: certificate, created with mode 0644, must not exist
  * @now:       seconds since the epoch (notBefore = @now - 60 s)
  * @ret_pin:   new pin string of the certificate's public key (may be NULL)
@@ -50,3 +51,13 @@ int tlsgen_pin_file(const char *cert_path, char **ret);
  * Errors: -errno, JIT_E_TOO_LARGE.
  */
 int tlsgen_read_file(const char *path, char **ret, size_t *ret_len);
+
+/**
+ * tlsgen_read_private_file() - tlsgen_read_file() for a private key: the file must be a
+ * regular file owned by the effective user ID, neither readable nor writable by group or
+ * others (as key_load_private() requires of the CA key)
+ * @ret: new contents; a secret: wipe (OPENSSL_cleanse) before freeing
+ * Errors: -EINVAL (not a regular file), JIT_E_PERMISSION (mode or owner), as
+ * tlsgen_read_file().
+ */
+int tlsgen_read_private_file(const char *path, char **ret, size_t *ret_len);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * test_config.c - loading the CA's config.yaml (config.h): defaults, relative paths, every
- * range limit and limit+1, the plain-HTTP rule, and messages that name the file.
+ * range limit and limit+1, the plain-HTTP rule, messages that name the file, and which files
+ * the daemon may trust (owner and mode of the file and of its directory).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -110,6 +112,8 @@ static void test_defaults_apply_to_absent_keys(void **state)
 	assert_int_equal(c->ledger_map_size_max, 64ull << 30);
 	assert_int_equal(c->checkpoint_records, 1000);
 	assert_int_equal(c->checkpoint_sec, 3600);
+	assert_int_equal(c->per_ip_connection_limit, 16);
+	assert_int_equal(c->connection_timeout_sec, 10);
 	assert_true(asprintf(&want, "%s/serve.pid", f->dir) > 0);
 	assert_string_equal(c->pid_file, want);
 	free(want);
@@ -154,7 +158,8 @@ static void test_every_key_is_read(void **state)
 			      "ca_key: a\npolicy: p\nledger: l\nskew_sec: 0\nmax_ttl_sec: 600\n"
 			      "clock_window_sec: 30\nsigner_id: 7\nledger_map_size: 1048576\n"
 			      "ledger_map_size_max: 2097152\ncheckpoint_records: 10\n"
-			      "checkpoint_sec: 60\npid_file: /run/jit/ca.pid\n",
+			      "checkpoint_sec: 60\npid_file: /run/jit/ca.pid\n"
+			      "per_ip_connection_limit: 4\nconnection_timeout_sec: 5\n",
 			      &c, &err),
 			 0);
 	assert_string_equal(c->listen, "::1");
@@ -169,6 +174,8 @@ static void test_every_key_is_read(void **state)
 	assert_int_equal(c->checkpoint_records, 10);
 	assert_int_equal(c->checkpoint_sec, 60);
 	assert_string_equal(c->pid_file, "/run/jit/ca.pid");
+	assert_int_equal(c->per_ip_connection_limit, 4);
+	assert_int_equal(c->connection_timeout_sec, 5);
 	config_free(c);
 }
 
@@ -189,6 +196,10 @@ static void test_values_at_their_limits_are_accepted(void **state)
 	expect_loaded(f, "signer_id: 32767\n");
 	expect_loaded(f, "checkpoint_records: 1\n");
 	expect_loaded(f, "checkpoint_sec: 4294967296\n");
+	expect_loaded(f, "per_ip_connection_limit: 1\n");
+	expect_loaded(f, "per_ip_connection_limit: 256\n");
+	expect_loaded(f, "connection_timeout_sec: 1\n");
+	expect_loaded(f, "connection_timeout_sec: 3600\n");
 }
 
 static void test_values_one_past_their_limits_are_refused(void **state)
@@ -208,6 +219,10 @@ static void test_values_one_past_their_limits_are_refused(void **state)
 	expect_refused(f, "checkpoint_records: 0\n", "checkpoint_records");
 	expect_refused(f, "checkpoint_sec: 0\n", "checkpoint_sec");
 	expect_refused(f, "checkpoint_sec: 4294967297\n", "checkpoint_sec");
+	expect_refused(f, "per_ip_connection_limit: 0\n", "per_ip_connection_limit");
+	expect_refused(f, "per_ip_connection_limit: 257\n", "per_ip_connection_limit");
+	expect_refused(f, "connection_timeout_sec: 0\n", "connection_timeout_sec");
+	expect_refused(f, "connection_timeout_sec: 3601\n", "connection_timeout_sec");
 }
 
 static void test_values_of_the_wrong_type_are_refused(void **state)
@@ -296,6 +311,102 @@ static void test_loopback_detection_covers_both_families(void **state)
 	assert_false(config_address_is_loopback("localhost"));
 }
 
+/* config_check_trusted() on @path; 0, or the error with its message checked. */
+static int trusted(const char *path, const char *mention)
+{
+	char *err = NULL;
+	int r = config_check_trusted(path, &err);
+
+	if (r < 0) {
+		assert_non_null(err);
+		if (mention && !strstr(err, mention))
+			fail_msg("message '%s' does not mention '%s'", err, mention);
+	}
+	free(err);
+	return r;
+}
+
+static void test_files_only_their_owner_can_change_are_trusted(void **state)
+{
+	struct fixture *f = *state;
+
+	write_config(f, "port: 1\n");
+	assert_int_equal(chmod(f->dir, 0700), 0);
+	assert_int_equal(chmod(f->path, 0644), 0);
+	assert_int_equal(trusted(f->path, NULL), 0);
+	assert_int_equal(chmod(f->path, 0400), 0);
+	assert_int_equal(trusted(f->path, NULL), 0);
+}
+
+static void test_file_writable_by_group_or_others_is_refused_with_the_fix(void **state)
+{
+	struct fixture *f = *state;
+	char fix[256];
+
+	write_config(f, "port: 1\n");
+	assert_int_equal(chmod(f->dir, 0700), 0);
+	snprintf(fix, sizeof(fix), "chmod go-w %s", f->path);
+	assert_int_equal(chmod(f->path, 0664), 0);
+	assert_int_equal(trusted(f->path, fix), JIT_E_PERMISSION);
+	assert_int_equal(chmod(f->path, 0646), 0);
+	assert_int_equal(trusted(f->path, fix), JIT_E_PERMISSION);
+}
+
+static void test_file_in_a_directory_others_can_write_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	char fix[256];
+
+	write_config(f, "port: 1\n");
+	assert_int_equal(chmod(f->path, 0600), 0);
+	snprintf(fix, sizeof(fix), "chmod go-w %s", f->dir);
+	assert_int_equal(chmod(f->dir, 0770), 0);
+	assert_int_equal(trusted(f->path, fix), JIT_E_PERMISSION);
+	/* /tmp itself is world-writable: the directory f->dir is refused as its content. */
+	assert_int_equal(chmod(f->dir, 0700), 0);
+	assert_int_equal(trusted(f->dir, "chmod go-w /tmp"), JIT_E_PERMISSION);
+}
+
+static void test_symlink_in_a_directory_others_can_write_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	char link[128];
+
+	write_config(f, "port: 1\n");
+	assert_int_equal(chmod(f->dir, 0700), 0);
+	assert_int_equal(chmod(f->path, 0600), 0);
+	snprintf(link, sizeof(link), "%s-link", f->dir);
+	unlink(link);
+	assert_int_equal(symlink(f->path, link), 0);
+	/* The target is safe, but anyone may replace the link in /tmp. */
+	assert_int_equal(trusted(link, "chmod go-w /tmp"), JIT_E_PERMISSION);
+	unlink(link);
+}
+
+static void test_file_owned_by_another_user_is_refused_with_the_fix(void **state)
+{
+	struct fixture *f = *state;
+	char fix[256];
+
+	write_config(f, "port: 1\n");
+	assert_int_equal(chmod(f->dir, 0700), 0);
+	assert_int_equal(chmod(f->path, 0600), 0);
+	if (geteuid() != 0 || chown(f->path, 65534, (gid_t)-1) < 0)
+		skip(); /* only root can give a file away */
+	snprintf(fix, sizeof(fix), "chown 0 %s", f->path);
+	assert_int_equal(trusted(f->path, fix), JIT_E_PERMISSION);
+	assert_int_equal(trusted(f->path, "uid 65534"), JIT_E_PERMISSION);
+}
+
+static void test_missing_file_cannot_be_trusted(void **state)
+{
+	struct fixture *f = *state;
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/nothing", f->dir);
+	assert_int_equal(trusted(path, path), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +430,19 @@ int main(void)
 			test_plain_http_rule_is_checked_again_after_overrides, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_path_is_refused, setup, teardown),
 		cmocka_unit_test(test_missing_file_is_an_errno),
+		cmocka_unit_test_setup_teardown(test_files_only_their_owner_can_change_are_trusted,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_file_writable_by_group_or_others_is_refused_with_the_fix, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_file_in_a_directory_others_can_write_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_symlink_in_a_directory_others_can_write_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_file_owned_by_another_user_is_refused_with_the_fix, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_file_cannot_be_trusted, setup,
+						teardown),
 		cmocka_unit_test(test_default_path_follows_the_environment),
 		cmocka_unit_test(test_loopback_detection_covers_both_families),
 	};

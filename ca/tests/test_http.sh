@@ -8,19 +8,24 @@
 # timestamp, denial, malformed JSON, oversize body, CA key readable by others), /healthz,
 # POST /v1/explain, policy reload by SIGHUP and by `jit-ssh-ca reload` (good and bad
 # files), the `ledger` review tools (list, show, export, verify, review, backup, correlate),
-# and the start-up chain check on a tampered copy of the ledger.
+# the start-up chain check on a tampered copy of the ledger, and the hardening: TLS 1.2
+# AEAD ciphers only, the per-address connection limit, no core dumps, port and PID files
+# written without following links, and files others could change refused.
 #
 # Usage: test_http.sh PATH/TO/jit-ssh-ca      (exit 0 pass, 1 fail, 77 skip)
 set -eu
 
 CA=$1
-for tool in curl ssh-keygen; do
+umask 022
+for tool in curl ssh-keygen openssl; do
 	command -v "$tool" >/dev/null 2>&1 || { echo "SKIP: $tool not found"; exit 77; }
 done
 
 T=$(mktemp -d /tmp/jit-ca-http.XXXXXX)
 PID=
+HOLDERS=
 cleanup() {
+	for p in $HOLDERS; do kill "$p" 2>/dev/null || true; done
 	if [ -n "$PID" ]; then
 		kill "$PID" 2>/dev/null || true
 		wait "$PID" 2>/dev/null || true
@@ -70,6 +75,8 @@ else
 	check "init refuses an existing state directory without --force" grep -q -- --force "$T/err"
 fi
 check "init writes pid_file into the config" grep -qx 'pid_file: serve.pid' "$T/state/config.yaml"
+check "init writes the connection limits into the config" \
+	sh -c "grep -qx 'per_ip_connection_limit: 16' '$T/state/config.yaml' && grep -qx 'connection_timeout_sec: 10' '$T/state/config.yaml'"
 
 # The policy the rest runs under: alice for herself; bob enrolled (a reviewer). The
 # argument is alice's list of logins, so that reloads can change it.
@@ -161,6 +168,29 @@ check "serve writes its PID to pid_file" test "$(cat "$T/state/serve.pid")" = "$
 check "GET /v1/ca answers 200" test "$(get /v1/ca)" = 200
 check "GET /v1/ca lists the CA key" grep -qF "$(cut -d' ' -f2 "$T/state/ca_key.pub")" "$T/resp.json"
 check "GET /v1/ca names the principal format" grep -qF '"principal_format":"jit:{host}:{login}"' "$T/resp.json"
+check "the daemon may not write a core dump" grep -q '^Max core file size  *0  *0 ' "/proc/$PID/limits"
+
+# TLS 1.2 only with AEAD ciphers (TLS 1.3 has nothing else).
+tls12() { # OPENSSL-CIPHER -> s_client's exit status; its output in $T/tls.out
+	openssl s_client -connect "127.0.0.1:$PORT" -tls1_2 -cipher "$1" </dev/null >"$T/tls.out" 2>&1
+}
+if tls12 ECDHE-ECDSA-AES128-SHA; then
+	not_ok "TLS 1.2 with a CBC cipher and SHA-1 MAC is refused"
+else
+	check "TLS 1.2 with a CBC cipher and SHA-1 MAC is refused" \
+		sh -c "! grep -q 'Cipher is ECDHE-ECDSA-AES128-SHA' '$T/tls.out'"
+fi
+if tls12 ECDHE-ECDSA-AES256-SHA384; then
+	not_ok "TLS 1.2 with a CBC cipher and SHA-384 MAC is refused"
+else
+	check "TLS 1.2 with a CBC cipher and SHA-384 MAC is refused" true
+fi
+check "TLS 1.2 with AES-GCM is accepted" \
+	sh -c "openssl s_client -connect 127.0.0.1:$PORT -tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256 </dev/null 2>&1 | grep -q 'Cipher is ECDHE-ECDSA-AES128-GCM-SHA256'"
+check "TLS 1.2 with ChaCha20-Poly1305 is accepted" \
+	sh -c "openssl s_client -connect 127.0.0.1:$PORT -tls1_2 -cipher ECDHE-ECDSA-CHACHA20-POLY1305 </dev/null 2>&1 | grep -q 'Cipher is ECDHE-ECDSA-CHACHA20-POLY1305'"
+check "TLS 1.3 is accepted" \
+	sh -c "openssl s_client -connect 127.0.0.1:$PORT -tls1_3 </dev/null 2>&1 | grep -q 'New, TLSv1.3'"
 
 # ---- a request made by hand ------------------------------------------------------------
 NOW=$(date +%s)
@@ -302,6 +332,13 @@ body alice "$(date +%s)" "$(nonce)"
 sign "$T/alice"
 check "a body that is not JSON by media type is refused (415)" test "$(post text/plain)" = 415
 
+body alice "$(date +%s)" "$(nonce)"
+sed -i 's/"reason":"integration test"/"reason":"fix \\u202etxt.exe"/' "$T/body.json"
+sign "$T/alice"
+check "a reason with a right-to-left override is refused (400)" test "$(post)" = 400
+check "the reason's hidden character is named" \
+	sh -c "grep -q '\"error\":\"bad_field\"' '$T/resp.json' && grep -q 'text-direction' '$T/resp.json'"
+
 head -c 20000 /dev/zero | tr '\0' ' ' >"$T/big"
 { printf '{"user":"alice",'; cat "$T/big"; printf '}'; } >"$T/body.json"
 check "a body over 16 KiB is refused (413)" test "$(post)" = 413
@@ -400,6 +437,13 @@ check "reload prints the new version" grep -q "^policy reloaded: sha256:" "$T/ou
 check "after reload the reload error is cleared" \
 	sh -c "test \"\$(curl -sS --cacert '$T/state/tls_cert.pem' '$URL/healthz')\" != '' && curl -sS --cacert '$T/state/tls_cert.pem' '$URL/healthz' | grep -q '\"policy_reload_error\":null'"
 check "after reload the login allowed before is denied again" test "$(root_request)" = 403
+chmod g+w "$T/state/policy.yaml"
+kill -HUP "$PID"
+check "SIGHUP with a policy others can write is answered" wait_attempts 5
+check "a policy others can write is not loaded" test "$(jnum policy_generation)" = 3
+check "healthz names the file others can write and the fix" \
+	grep -q "\"policy_reload_error\":\"$T/state/policy.yaml is writable by group or others.*chmod go-w" "$T/resp.json"
+chmod g-w "$T/state/policy.yaml"
 
 # ---- ledger review tools ---------------------------------------------------------------
 $L list --user alice --login alice --event issued >"$T/list.txt"
@@ -470,7 +514,15 @@ check "correlate flags the unknown serial loudly" grep -q '^!!! UNKNOWN CERTIFIC
 # ---- restart: serials stay unique ---------------------------------------------------------
 check "SIGTERM stops the daemon cleanly" stop
 check "a clean stop removes the PID file" test ! -e "$T/state/serve.pid"
+# Links planted where a careless writer would put its temporary files.
+echo keep >"$T/victim"
+ln -s "$T/victim" "$T/port.tmp"
+ln -s "$T/victim" "$T/state/serve.pid.tmp"
 start
+check "the port file is written without following a planted link" \
+	sh -c "test \"\$(cat '$T/victim')\" = keep && test -L '$T/port.tmp' && test \"\$(cat '$T/port')\" = '$PORT'"
+check "the PID file is written without following a planted link" \
+	sh -c "test \"\$(cat '$T/victim')\" = keep && test \"\$(cat '$T/state/serve.pid')\" = '$PID'"
 body alice "$(date +%s)" "$(nonce)"
 sign "$T/alice"
 check "a request after a restart is issued" test "$(post)" = 201
@@ -481,7 +533,10 @@ check "SIGTERM stops the restarted daemon" stop
 # ---- the log and the ledger -------------------------------------------------------------
 check "the log has one line for the issuance with its serial" \
 	grep -q "request_id=$RID .*result=issued user=alice host=web-1 login=alice serial=$SERIAL1" "$T/serve.log"
-check "the log names the replay" grep -q "status=401 result=replay" "$T/serve.log"
+check "the log names the replay and only the user it claims to be" \
+	grep -q "status=401 result=replay claimed_user=alice\$" "$T/serve.log"
+check "the log names an unenrolled key's request only by its claimed user" \
+	sh -c "grep -q 'result=unknown_user_or_key claimed_user=alice\$' '$T/serve.log' && ! grep -q 'status=401 .* user=' '$T/serve.log' && ! grep -q 'status=401 .*host=' '$T/serve.log'"
 check "the log holds no key material" sh -c "! grep -q 'AAAAC3Nza' '$T/serve.log'"
 check "the log holds no signature" sh -c "! grep -qF \"\$(cut -c8-40 '$T/first.auth')\" '$T/serve.log'"
 "$CA" ledger list --config "$T/state/config.yaml" >"$T/ledger.txt"
@@ -501,11 +556,91 @@ else
 		grep -q "$T/state/ca_key.*chmod 600" "$T/err"
 fi
 chmod 600 "$T/state/ca_key"
+# refused DESCRIPTION PATTERN: serve must refuse to start, logging PATTERN (a daemon that
+# starts instead is stopped after 20 s).
+refused() {
+	if timeout 20 "$CA" serve --config "$T/state/config.yaml" --port 0 2>"$T/err"; then
+		not_ok "$1"
+	else
+		check "$1" grep -q "$2" "$T/err"
+	fi
+}
+chmod 644 "$T/state/tls_key.pem"
+refused "serve refuses a TLS key readable by others, naming the file and the fix" \
+	"TLS key file $T/state/tls_key.pem is readable .*chmod 600 $T/state/tls_key.pem"
+chmod 600 "$T/state/tls_key.pem"
+chmod g+w "$T/state/config.yaml"
+refused "serve refuses a config file others can write" "$T/state/config.yaml is writable by group or others.*chmod go-w $T/state/config.yaml"
+chmod g-w "$T/state/config.yaml"
+chmod 0777 "$T/state"
+refused "serve refuses a state directory others can write" "$T/state, which holds $T/state/config.yaml, is writable.*chmod go-w $T/state;"
+chmod 0700 "$T/state"
+chmod 0770 "$T/state/ledger"
+refused "serve refuses a ledger directory others can write" "$T/state/ledger is writable by group or others"
+chmod 0700 "$T/state/ledger"
+chmod 0666 "$T/state/ledger/data.mdb"
+refused "serve refuses a ledger file others can write" "$T/state/ledger/data.mdb is writable by group or others"
+chmod 0600 "$T/state/ledger/data.mdb"
+# Files given away to another user (only root can do that).
+ME=$(id -u)
+if [ "$ME" = 0 ]; then
+	for f in tls_key.pem policy.yaml ca_key; do
+		chown 65534 "$T/state/$f"
+		refused "serve refuses $f owned by another user, naming the fix" \
+			"$T/state/$f is owned by uid 65534.*chown 0 $T/state/$f"
+		chown 0 "$T/state/$f"
+	done
+fi
 if "$CA" serve --config "$T/state/config.yaml" --plain-http --listen 0.0.0.0 --port 0 2>"$T/err"; then
 	not_ok "serve refuses plain HTTP on a non-loopback address"
 else
 	check "serve refuses plain HTTP on a non-loopback address" grep -q loopback "$T/err"
 fi
+
+# ---- one address cannot take every connection ---------------------------------------------
+# A config of its own: 3 connections per address, idle ones kept long enough not to race.
+sed 's|^pid_file: .*|pid_file: limits.pid|; s|^per_ip_connection_limit: .*|per_ip_connection_limit: 3|; s|^connection_timeout_sec: .*|connection_timeout_sec: 600|' \
+	"$T/state/config.yaml" >"$T/state/limits.yaml"
+"$CA" serve --config "$T/state/limits.yaml" --port 0 --port-file "$T/limits.port" \
+	2>"$T/limits.log" &
+LIMITS_PID=$!
+wait_for() { # FILE PATTERN: up to 10 s
+	i=0
+	while ! grep -q "$2" "$1" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+wait_for "$T/limits.port" .
+check "serve starts with per_ip_connection_limit and connection_timeout_sec" test -s "$T/limits.port"
+LPORT=$(cat "$T/limits.port" 2>/dev/null || echo 1)
+LURL=https://127.0.0.1:$LPORT
+lget() { # [CURL-OPTION...] -> status of GET /healthz
+	curl -sS --cacert "$T/state/tls_cert.pem" --pinnedpubkey "$PIN" -o "$T/resp.json" \
+		-w '%{http_code}' "$@" "$LURL/healthz" 2>/dev/null
+}
+# Idle TLS connections: handshake done, no request sent.
+for i in 1 2 3; do
+	openssl s_client -connect "127.0.0.1:$LPORT" -ign_eof </dev/null \
+		>"$T/hold$i.out" 2>&1 &
+	HOLDERS="$HOLDERS $!"
+	wait_for "$T/hold$i.out" '^Verify return code'
+done
+check "3 idle connections from one address are held open" \
+	test "$(grep -l '^Verify return code' "$T"/hold*.out | wc -l)" -eq 3
+check "a 4th connection from the same address is refused" test "$(lget)" = 000
+check "another address is served while one address holds its limit" \
+	test "$(lget --interface 127.0.0.2)" = 200
+for p in $HOLDERS; do kill "$p"; wait "$p" 2>/dev/null || true; done
+HOLDERS=
+i=0
+while [ "$(lget)" != 200 ] && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+check "the address is served again once its connections close" test "$(lget)" = 200
+kill -TERM "$LIMITS_PID" 2>/dev/null || true
+wait "$LIMITS_PID" || true
 
 # ---- a tampered ledger: verify names the record, serve refuses, or continues on record ----
 start

@@ -593,6 +593,10 @@ static void test_review_usage_is_checked(void **state)
 	assert_int_equal(run(f, "review", ALLOWED_ID, "--ok", "--flag", "--note", "x", NULL), 2);
 	assert_int_equal(run(f, "review", ALLOWED_ID, "--ok", NULL), 2);
 	assert_int_equal(run(f, "review", ALLOWED_ID, "--ok", "--note", "tab\there", NULL), 2);
+	/* U+202E RIGHT-TO-LEFT OVERRIDE would make the note read differently from its bytes. */
+	assert_int_equal(run(f, "review", ALLOWED_ID, "--ok", "--note", "fine \xe2\x80\xae", NULL),
+			 2);
+	assert_int_equal(run(f, "review", ALLOWED_ID, "--ok", "--note", "\xc2\x85", NULL), 2);
 	assert_int_equal(run(f, "list", "--note", "x", NULL), 2);
 	assert_int_equal(run(f, "frobnicate", NULL), 2);
 }

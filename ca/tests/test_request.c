@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -469,6 +470,55 @@ static void test_reason_limits_are_enforced(void **state)
 	set_and_expect_ok("reason", "");
 }
 
+static void test_reason_with_hidden_or_direction_characters_is_refused(void **state)
+{
+	/* The first and last code point of every refused range, in UTF-8. */
+	static const char *const bad[] = {
+		"\xc2\x80",	    "\xc2\x85",		"\xc2\x9f",	/* C1 controls, NEL */
+		"\xd8\x9c",						/* U+061C */
+		"\xe1\xa0\x8e",						/* U+180E */
+		"\xe2\x80\x8b",	    "\xe2\x80\x8f",			/* ZWSP .. RLM */
+		"\xe2\x80\xa8",	    "\xe2\x80\xaa",	"\xe2\x80\xae", /* LS, LRE .. RLO */
+		"\xe2\x81\xa0",	    "\xe2\x81\xa6",	"\xe2\x81\xa9", /* WJ, LRI, PDI */
+		"\xe2\x81\xaf",						/* U+206F */
+		"\xef\xbb\xbf",						/* BOM */
+		"\xef\xbf\xb9",	    "\xef\xbf\xbb",			/* annotations */
+		"\xf3\xa0\x80\x80", "\xf3\xa0\x81\xbf",			/* tags */
+	};
+	/* Their neighbours outside the ranges. */
+	static const char *const good[] = {
+		"\xc2\xa0",	"\xd8\x9b",	"\xe1\xa0\x8d",	    "\xe2\x80\x8a", "\xe2\x80\x90",
+		"\xe2\x80\xa7", "\xe2\x80\xaf", "\xe2\x81\x9f",	    "\xe2\x81\xb0", "\xef\xbb\xbe",
+		"\xef\xbf\xb8", "\xef\xbf\xbc", "\xf3\xa0\x82\x80",
+	};
+	char text[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "deploy %s#42", bad[i]);
+		set_and_expect_bad("reason", text, "hidden or direction character");
+		assert_false(request_text_safe(text));
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "deploy %s#42", good[i]);
+		set_and_expect_ok("reason", text);
+	}
+}
+
+static void test_text_that_is_not_well_formed_utf8_is_unsafe(void **state)
+{
+	static const char *const bad[] = {
+		"\x80",		"\xc0\x8a",	    "\xc1\xbf",		"\xe0\x80\x8a",
+		"\xed\xa0\x80", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xe2\x80",
+		"\xff",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(request_text_safe(bad[i]));
+	assert_true(request_text_safe("d\xc3\xa9ploiement \xf0\x9f\x9a\x80 ok"));
+}
+
 static void test_public_key_that_is_not_usable_is_refused(void **state)
 {
 	char big[KEY_LINE_MAX + 2];
@@ -750,6 +800,21 @@ static void test_signature_by_a_key_of_nobody_is_unknown(void **state)
 	free(sig);
 }
 
+static void test_signature_of_an_unknown_key_is_refused_before_it_is_verified(void **state)
+{
+	struct auth_fixture *f = *state;
+	struct request_error e;
+	size_t len;
+	uint8_t *sig = make_sig(f->other, REQUEST_SIG_NAMESPACE, f->body, &len);
+
+	/* A signature that would not verify: the key is not enrolled, so it is never tried. */
+	sig[len - 1] ^= 0x01;
+	assert_int_equal(authenticate(f, "alice", sig, len, &e), JIT_E_NOT_FOUND);
+	assert_int_equal(e.status, 401);
+	assert_string_equal(e.code, "unknown_user_or_key");
+	free(sig);
+}
+
 static void test_unknown_and_disabled_users_get_the_same_answer(void **state)
 {
 	struct auth_fixture *f = *state;
@@ -856,6 +921,8 @@ int main(void)
 		cmocka_unit_test(test_unsafe_logins_are_refused),
 		cmocka_unit_test(test_bad_host_names_are_refused),
 		cmocka_unit_test(test_reason_limits_are_enforced),
+		cmocka_unit_test(test_reason_with_hidden_or_direction_characters_is_refused),
+		cmocka_unit_test(test_text_that_is_not_well_formed_utf8_is_unsafe),
 		cmocka_unit_test(test_public_key_that_is_not_usable_is_refused),
 		cmocka_unit_test(test_ttl_over_every_cap_is_accepted_for_capping),
 		cmocka_unit_test(test_authorization_header_with_a_valid_form_is_decoded),
@@ -870,6 +937,9 @@ int main(void)
 						auth_setup, auth_teardown),
 		cmocka_unit_test_setup_teardown(test_signature_by_a_key_of_nobody_is_unknown,
 						auth_setup, auth_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_signature_of_an_unknown_key_is_refused_before_it_is_verified,
+			auth_setup, auth_teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_and_disabled_users_get_the_same_answer,
 						auth_setup, auth_teardown),
 		cmocka_unit_test_setup_teardown(test_signature_in_another_namespace_is_refused,

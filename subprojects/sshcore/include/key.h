@@ -212,8 +212,9 @@ int key_parse_private(const uint8_t *data, size_t len, struct key **ret, char **
 /**
  * key_load_private() - Read and parse a private-key file
  * @path: file name
- * @require_private_mode: when true, refuse a file readable or writable by group or others
- *        (JIT_E_PERMISSION), as sshd and ssh do
+ * @require_private_mode: when true, refuse (JIT_E_PERMISSION) a file readable or writable by
+ *        group or others, as sshd and ssh do, and a file not owned by the effective user ID
+ *        (geteuid()), whose owner could change its mode or contents at any time
  * Errors: -errno from open/read, -EINVAL when @path is not a regular file,
  * JIT_E_TOO_LARGE over KEY_PRIVATE_FILE_MAX, and those of key_parse_private().
  */

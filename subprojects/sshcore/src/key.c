@@ -902,7 +902,7 @@ int key_load_private(const char *path, bool require_private_mode, struct key **r
 		r = -EINVAL;
 		goto out;
 	}
-	if (require_private_mode && (st.st_mode & 077)) {
+	if (require_private_mode && ((st.st_mode & 077) || st.st_uid != geteuid())) {
 		r = JIT_E_PERMISSION;
 		goto out;
 	}

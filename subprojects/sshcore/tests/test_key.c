@@ -915,6 +915,27 @@ static void test_private_key_readable_by_others_is_refused_when_mode_is_required
 	free(path);
 }
 
+static void test_private_key_owned_by_another_user_is_refused_when_mode_is_required(void **state)
+{
+	struct fx *f = &fxs[0];
+	char *path = path_in(tmp, "other-owner");
+	uid_t other = geteuid() == 0 ? 65534 : 0;
+	struct key *k = NULL;
+
+	(void)state;
+	assert_int_equal(tu_write_file(path, f->priv_text, f->priv_len, 0600), 0);
+	if (chown(path, other, (gid_t)-1) < 0) {
+		free(path);
+		skip(); /* only root can give a file away */
+	}
+	assert_int_equal(key_load_private(path, true, &k), JIT_E_PERMISSION);
+	assert_null(k);
+	/* without the requirement, the same file loads */
+	assert_int_equal(key_load_private(path, false, &k), 0);
+	key_free(k);
+	free(path);
+}
+
 static void test_missing_private_key_file_gives_enoent(void **state)
 {
 	struct key *k = NULL;
@@ -1685,6 +1706,8 @@ int main(void)
 		cmocka_unit_test(test_passphrase_protected_key_is_refused_with_passphrase_error),
 		cmocka_unit_test(
 			test_private_key_readable_by_others_is_refused_when_mode_is_required),
+		cmocka_unit_test(
+			test_private_key_owned_by_another_user_is_refused_when_mode_is_required),
 		cmocka_unit_test(test_missing_private_key_file_gives_enoent),
 		cmocka_unit_test(test_private_key_file_over_the_limit_is_refused),
 		cmocka_unit_test(test_write_private_does_not_replace_an_existing_file),
