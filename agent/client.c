@@ -288,8 +288,9 @@ static int pick_keys(struct session *s)
 				   o->key_file, o->key_file);
 		if (r == JIT_E_PERMISSION)
 			return say(CLIENT_EXIT_USAGE,
-				   "%s is readable by others: `chmod 600 %s` first", o->key_file,
-				   o->key_file);
+				   "%s must be yours and private: it is accessible to others or "
+				   "owned by another user (`chmod 600 %s`, and own it)",
+				   o->key_file, o->key_file);
 		if (r < 0)
 			return say(CLIENT_EXIT_USAGE, "cannot use the key file %s: %s", o->key_file,
 				   jit_strerror(r));

@@ -39,7 +39,8 @@
 #include "ledger.h"
 #include "policy.h"
 
-#define API_THREADS_DEFAULT 4
+/* Workers block while the ledger commits; more workers make larger commit groups. */
+#define API_THREADS_DEFAULT 16
 /* Most simultaneous connections; defaults of the most from one client address and of the
  * idle seconds before a connection is closed. */
 #define API_CONNECTIONS_MAX 256

@@ -1611,7 +1611,8 @@ static int time_range(struct query *q, uint64_t cap, uint64_t **ret, size_t *ret
 	}
 	if (rc && rc != MDB_NOTFOUND)
 		return ledger_mdb_err(rc);
-	qsort(seqs, n, sizeof *seqs, cmp_u64);
+	if (n > 1)
+		qsort(seqs, n, sizeof *seqs, cmp_u64);
 	*ret = TAKE_PTR(seqs);
 	*ret_n = n;
 	if (!*ret)
