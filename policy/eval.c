@@ -235,7 +235,10 @@ static int refuse(struct ectx *c, struct policy_decision *d, const char *fmt, ..
 	return 0;
 }
 
-static int join_sources(const struct ectx *c, const struct policy_rule *r, char **ret)
+/* The source-address value for rule @r: its blocks and @client (canonical; replaces
+ * "client") sorted, duplicates dropped, joined with ','. JIT_E_POLICY when the rule names
+ * "client" and @client is NULL. policy_decision_check() rebuilds it the same way. */
+static int join_sources(const struct policy_rule *r, const char *client, char **ret)
 {
 	_cleanup_free_ const char **v = calloc(r->n_sources + 1, sizeof *v);
 	size_t n = 0, len = 1;
@@ -243,8 +246,14 @@ static int join_sources(const struct ectx *c, const struct policy_rule *r, char 
 
 	if (!v)
 		return -ENOMEM;
-	for (size_t i = 0; i < r->n_sources; i++)
-		v[n++] = strcmp(r->sources[i], POLICY_CLIENT) ? r->sources[i] : c->client;
+	for (size_t i = 0; i < r->n_sources; i++) {
+		if (strcmp(r->sources[i], POLICY_CLIENT) != 0)
+			v[n++] = r->sources[i];
+		else if (client)
+			v[n++] = client;
+		else
+			return JIT_E_POLICY;
+	}
 	qsort(v, n, sizeof *v, policy_strv_cmp);
 	for (size_t i = 0; i < n; i++)
 		len += strlen(v[i]) + 1;
@@ -292,7 +301,7 @@ static int grant(const struct ectx *c, const struct policy_rule *r, struct polic
 		struct cert_option *o = &d->critical[d->n_critical++];
 		if (!(o->name = strdup("source-address")))
 			return -ENOMEM;
-		if ((e = join_sources(c, r, &o->value)) < 0)
+		if ((e = join_sources(r, c->client, &o->value)) < 0)
 			return e;
 	}
 	if (r->approvals) {
@@ -576,7 +585,10 @@ int policy_eval(const struct policy *p, const struct policy_request *req,
 	ectx_done(&c);
 	if (e == 0 && d->verdict == POLICY_DENY)
 		clear_grant(d);
-	if (e == 0 && d->verdict != POLICY_DENY && policy_decision_check(p, req, d) < 0) {
+	/* JIT_E_POLICY from decide(): a grant it could not build as the rule says (a bug). */
+	if (e == JIT_E_POLICY ||
+	    (e == 0 && d->verdict != POLICY_DENY && (e = policy_decision_check(p, req, d)) < 0 &&
+	     e != -ENOMEM)) {
 		clear_grant(d);
 		fprintf(c.x, "decision: denied: the decision broke an invariant (a bug)\n");
 		e = set_reason(d, "internal error: the decision broke a policy invariant");
@@ -607,12 +619,14 @@ static bool options_sorted(const struct cert_option *o, size_t n)
 int policy_decision_check(const struct policy *p, const struct policy_request *req,
 			  const struct policy_decision *d)
 {
-	_cleanup_free_ char *host = NULL, *principal = NULL;
+	_cleanup_free_ char *host = NULL, *principal = NULL, *sources = NULL;
 	_cleanup_free_ const char **labels = NULL;
 	const struct policy_rule *r;
 	const struct policy_user *u;
+	char client[INET6_ADDRSTRLEN];
 	size_t n_labels = 0;
 	bool force = false, source = false;
+	int e;
 
 	if (!p || !req || !d)
 		return JIT_E_POLICY;
@@ -650,10 +664,21 @@ int policy_decision_check(const struct policy *p, const struct policy_request *r
 		    !strcmp(o->value, r->force_command))
 			force = true;
 		else if (!strcmp(o->name, "source-address") && r->n_sources && o->value &&
-			 *o->value)
+			 !source) {
+			/* Exactly the rule's blocks and the request's own client address. */
+			e = join_sources(r,
+					 req->client_addr && client_canon(req->client_addr, client)
+						 ? client
+						 : NULL,
+					 &sources);
+			if (e == -ENOMEM)
+				return e;
+			if (e < 0 || strcmp(o->value, sources) != 0)
+				return JIT_E_POLICY;
 			source = true;
-		else
+		} else {
 			return JIT_E_POLICY;
+		}
 	}
 	if (force != (r->force_command != NULL) || source != (r->n_sources > 0))
 		return JIT_E_POLICY;

@@ -4,13 +4,15 @@
  *
  * The YAML tree (ytree.c) is walked section by section: settings, users, groups, hosts,
  * rules. Every problem is reported as "FILE:LINE:COLUMN: what is wrong" and loading goes on
- * to find more (up to POLICY_ERRORS_MAX lines); any problem fails the whole load. The
+ * to find more (the POLICY_ERRORS_MAX first by position are listed, sorted by line and
+ * column, the rest counted); any problem fails the whole load. The
  * result is then serialised into a canonical form whose SHA-256 is the policy version.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,9 +29,17 @@
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
 
+/* One reported problem; the POLICY_ERRORS_MAX first by position are kept. */
+struct lerror {
+	unsigned line, col;
+	unsigned seq;	/* order found, for problems at the same place */
+	char *msg;	/* "NAME:LINE:COL: what is wrong" */
+};
+
 struct lctx {
 	const char *name;
-	FILE *err;
+	struct lerror errs[POLICY_ERRORS_MAX];
+	size_t n_errs;
 	unsigned n_err;
 	bool oom;
 	struct policy *p;
@@ -50,18 +60,72 @@ struct user_groups {
 			       ((k) = (map)->kids[k##_i], (v) = (map)->kids[k##_i + 1], true); \
 	     k##_i += 2)
 
+static int lerror_cmp(const void *a, const void *b)
+{
+	const struct lerror *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Report a problem at @n. Problems are found section by section, not in file order; the
+ * POLICY_ERRORS_MAX first by position are kept (sorted by lerrors_write()), the rest
+ * counted. */
 __attribute__((format(printf, 3, 4)))
 static void lerr(struct lctx *c, const struct ynode *n, const char *fmt, ...)
 {
+	struct lerror e = { .line = n ? n->line : 1, .col = n ? n->col : 1, .seq = c->n_err++ };
+	_cleanup_free_ char *what = NULL;
+	struct lerror *last = NULL;
 	va_list ap;
+	int r;
 
-	if (++c->n_err > POLICY_ERRORS_MAX)
-		return;
-	fprintf(c->err, "%s:%u:%u: ", c->name, n ? n->line : 1, n ? n->col : 1);
+	if (c->n_errs == POLICY_ERRORS_MAX) {
+		for (size_t i = 0; i < c->n_errs; i++)
+			if (!last || lerror_cmp(&c->errs[i], last) > 0)
+				last = &c->errs[i];
+		if (lerror_cmp(&e, last) > 0)
+			return;
+	}
 	va_start(ap, fmt);
-	vfprintf(c->err, fmt, ap);
+	r = vasprintf(&what, fmt, ap);
 	va_end(ap);
-	fputc('\n', c->err);
+	if (r < 0) {
+		what = NULL; /* vasprintf() leaves it undefined on failure */
+		c->oom = true;
+		return;
+	}
+	if (asprintf(&e.msg, "%s:%u:%u: %s", c->name, e.line, e.col, what) < 0) {
+		c->oom = true;
+		return;
+	}
+	if (last) {
+		free(last->msg);
+		*last = e;
+	} else {
+		c->errs[c->n_errs++] = e;
+	}
+}
+
+/* The kept problems in order of position, one per line, then how many were left out. */
+static void lerrors_write(struct lctx *c, FILE *f)
+{
+	qsort(c->errs, c->n_errs, sizeof *c->errs, lerror_cmp);
+	for (size_t i = 0; i < c->n_errs; i++)
+		fprintf(f, "%s\n", c->errs[i].msg);
+	if (c->n_err > c->n_errs)
+		fprintf(f, "%s: %u more problems not shown\n", c->name,
+			c->n_err - (unsigned)c->n_errs);
+}
+
+static void lerrors_free(struct lctx *c)
+{
+	for (size_t i = 0; i < c->n_errs; i++)
+		free(c->errs[i].msg);
+	c->n_errs = 0;
 }
 
 static void oom(struct lctx *c)
@@ -1574,6 +1638,7 @@ int policy_load_buffer(const char *name, const char *data, size_t len, struct po
 	struct lctx c = { .name = name ? name : "policy" };
 	size_t errlen = 0;
 	unsigned line = 0, col = 0;
+	FILE *errf;
 	int r;
 
 	if (len > POLICY_FILE_MAX)
@@ -1589,10 +1654,10 @@ int policy_load_buffer(const char *name, const char *data, size_t len, struct po
 		return r;
 
 	c.p = calloc(1, sizeof *c.p);
-	c.err = open_memstream(&errbuf, &errlen);
-	if (!c.p || !c.err) {
-		if (c.err)
-			fclose(c.err);
+	errf = open_memstream(&errbuf, &errlen);
+	if (!c.p || !errf) {
+		if (errf)
+			fclose(errf);
 		free(c.p);
 		return -ENOMEM;
 	}
@@ -1602,10 +1667,9 @@ int policy_load_buffer(const char *name, const char *data, size_t len, struct po
 	load_root(&c, root);
 	free(c.labels);
 	free(c.ug);
-	if (c.n_err > POLICY_ERRORS_MAX)
-		fprintf(c.err, "%s: %u more problems not shown\n", c.name,
-			c.n_err - POLICY_ERRORS_MAX);
-	if (fclose(c.err) != 0)
+	lerrors_write(&c, errf);
+	lerrors_free(&c);
+	if (fclose(errf) != 0)
 		c.oom = true;
 	r = c.oom ? -ENOMEM : c.n_err ? JIT_E_POLICY : make_version(c.p);
 	if (r == 0)
@@ -1623,6 +1687,34 @@ int policy_load_buffer(const char *name, const char *data, size_t len, struct po
 	}
 	*ret = c.p;
 	return 0;
+}
+
+unsigned policy_error_count(const char *messages)
+{
+	static const char more[] = " more problems not shown";
+	unsigned n = 0;
+
+	for (const char *s = messages; s && *s;) {
+		size_t len = strcspn(s, "\n");
+		const char *end = s + len;
+
+		if (!*end && len > sizeof more - 1 &&
+		    !memcmp(end - (sizeof more - 1), more, sizeof more - 1)) {
+			const char *d = end - (sizeof more - 1);
+			unsigned long k = 0, mul = 1;
+			while (d > s && d[-1] >= '0' && d[-1] <= '9' && mul <= 1000000000ul) {
+				d--;
+				k += (unsigned long)(*d - '0') * mul;
+				mul *= 10;
+			}
+			if (d < end - (sizeof more - 1) && d - s >= 2 && d[-1] == ' ' &&
+			    d[-2] == ':' && k <= UINT_MAX - n)
+				return n + (unsigned)k;
+		}
+		n++;
+		s = *end ? end + 1 : end;
+	}
+	return n;
 }
 
 int policy_load_file(const char *path, struct policy **ret, char **ret_error)

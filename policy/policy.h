@@ -77,12 +77,22 @@ struct policy;
  * @path:      file name
  * @ret:       new policy with one reference (policy_unref())
  * @ret_error: on JIT_E_POLICY, a new message "FILE:LINE:COLUMN: what is wrong" (one line
- *             per problem, lines separated by '\n', no final newline; at most
- *             POLICY_ERRORS_MAX lines plus one counting the rest); may be NULL if not wanted
+ *             per problem, sorted by line then column, lines separated by '\n', no final
+ *             newline; the POLICY_ERRORS_MAX first by position, plus one line
+ *             "FILE: N more problems not shown" counting the rest); may be NULL if not
+ *             wanted
  * Errors: -errno (reading; -EINVAL for a non-regular file), JIT_E_POLICY (invalid document),
  * JIT_E_TOO_LARGE (over POLICY_FILE_MAX bytes), -ENOMEM. On error *@ret is untouched.
  */
 int policy_load_file(const char *path, struct policy **ret, char **ret_error);
+
+/**
+ * policy_error_count() - How many problems a policy_load_*() error message reports
+ * @messages: the message (borrowed), or NULL
+ * Return: one per line, the last line "NAME: N more problems not shown" counting N; 0 for
+ * NULL or "". Any other text counts one per line (say, "FILE: No such file or directory").
+ */
+unsigned policy_error_count(const char *messages);
 
 /**
  * policy_load_buffer() - Same, from memory
@@ -209,10 +219,13 @@ const char *policy_verdict_name(enum policy_verdict v);
  * allows @req->login on @d->host; exactly one principal, principal_format(@d->host,
  * @req->login) (names.h); 0 < @d->ttl_sec <= that rule's maximum <= the policy's max_ttl
  * <= POLICY_TTL_HARD_CAP_SEC; extensions sorted, unique and within the rule's allow-list;
- * critical options sorted and unique; an approval quorum only with POLICY_NEEDS_APPROVAL.
- * For POLICY_DENY: no principals, TTL 0, no options. policy_eval() runs this on every
- * decision it makes and turns a failure into a denial.
- * Errors: JIT_E_POLICY when an invariant does not hold.
+ * critical options sorted and unique, and exactly the rule's: force-command equal to the
+ * rule's, source-address equal to the rule's blocks plus @req->client_addr (for "client"),
+ * canonical, sorted, without duplicates and joined with ',' as the evaluator builds it; an
+ * approval quorum only with POLICY_NEEDS_APPROVAL. For POLICY_DENY: no principals, TTL 0,
+ * no options. policy_eval() runs this on every decision it makes and turns a failure into a
+ * denial.
+ * Errors: JIT_E_POLICY when an invariant does not hold; -ENOMEM.
  */
 int policy_decision_check(const struct policy *p, const struct policy_request *req,
 			  const struct policy_decision *d);

@@ -266,6 +266,9 @@ static const struct row rows[] = {
 	  DENY(NULL, "invalid host name") },
 	{ "alice", "web-1.corp.example..", "alice", 0, NULL, NULL, T_MON_1000Z,
 	  DENY(NULL, "invalid host name") },
+	/* an empty label just before the domain suffix: once allowed as web-1 */
+	{ "alice", "web-1..corp.example", "alice", 0, NULL, NULL, T_MON_1000Z,
+	  DENY(NULL, "invalid host name") },
 	{ "alice", "web*", "alice", 0, NULL, NULL, T_MON_1000Z,
 	  DENY(NULL, "invalid host name") },
 	{ "alice", "web?1", "alice", 0, NULL, NULL, T_MON_1000Z,
@@ -1085,6 +1088,84 @@ static void test_decision_check_refuses_a_tampered_decision(void **state)
 	policy_unref(p);
 }
 
+static struct cert_option *find_option(struct policy_decision *d, const char *name)
+{
+	for (size_t i = 0; i < d->n_critical; i++)
+		if (!strcmp(d->critical[i].name, name))
+			return &d->critical[i];
+	return NULL;
+}
+
+/* Regression: any non-empty source-address passed the check, so a decision bound to another
+ * address, or to fewer or more blocks than the rule's, was taken as the rule's. */
+static void test_decision_check_refuses_a_tampered_source_address(void **state)
+{
+	static const char *const tampered[] = {
+		"0.0.0.0/0",					/* anything at all */
+		"10.0.0.0/8,2001:db8::/32,10.9.9.9",		/* another client */
+		"10.0.0.0/8,10.1.2.3",				/* a block dropped */
+		"10.0.0.0/8,10.1.2.3,192.0.2.0/24,2001:db8::/32", /* a block added */
+		"10.1.2.3,10.0.0.0/8,2001:db8::/32",		/* not sorted */
+		"10.0.0.0/8,10.1.2.3,2001:db8::/32,",		/* an empty entry */
+		"10.0.0.0/8,10.1.2.3,10.1.2.3,2001:db8::/32",	/* a duplicate */
+		"10.0.0.0/8, 10.1.2.3,2001:db8::/32",		/* a space */
+		"",
+	};
+	struct policy *p = testpol_load(policy_yaml);
+	struct policy_request q = { .user = "bob", .host = "db-1", .login = "postgres",
+				    .reason = "OPS-12 vacuum", .client_addr = "10.1.2.3",
+				    .now = T_MON_1000Z };
+	struct policy_decision *d = NULL;
+	struct cert_option *o;
+	char *saved;
+
+	(void)state;
+	assert_int_equal(policy_eval(p, &q, &d), 0);
+	assert_int_equal(d->verdict, POLICY_ALLOW);
+	assert_non_null(o = find_option(d, "source-address"));
+	assert_string_equal(o->value, "10.0.0.0/8,10.1.2.3,2001:db8::/32");
+	assert_int_equal(policy_decision_check(p, &q, d), 0);
+	saved = o->value;
+	for (size_t i = 0; i < ELEMENTSOF(tampered); i++) {
+		o->value = (char *)tampered[i];
+		if (policy_decision_check(p, &q, d) != JIT_E_POLICY)
+			fail_msg("source-address '%s' passed the check", tampered[i]);
+	}
+	o->value = saved;
+	/* the same decision checked against a request from another address, or from none */
+	q.client_addr = "10.9.9.9";
+	assert_int_equal(policy_decision_check(p, &q, d), JIT_E_POLICY);
+	q.client_addr = NULL;
+	assert_int_equal(policy_decision_check(p, &q, d), JIT_E_POLICY);
+	/* the address as the client wrote it, canonicalised the same way: still the same */
+	q.client_addr = "::ffff:10.1.2.3";
+	assert_int_equal(policy_decision_check(p, &q, d), 0);
+	policy_decision_free(d);
+	policy_unref(p);
+}
+
+static void test_decision_check_refuses_a_tampered_force_command(void **state)
+{
+	struct policy *p = testpol_load(policy_yaml);
+	struct policy_request q = { .user = "bob", .host = "db-1", .login = "postgres",
+				    .reason = "OPS-12 vacuum", .client_addr = "10.1.2.3",
+				    .now = T_MON_1000Z };
+	struct policy_decision *d = NULL;
+	struct cert_option *o;
+	char *saved;
+
+	(void)state;
+	assert_int_equal(policy_eval(p, &q, &d), 0);
+	assert_non_null(o = find_option(d, "force-command"));
+	saved = o->value;
+	o->value = (char *)"/bin/sh";
+	assert_int_equal(policy_decision_check(p, &q, d), JIT_E_POLICY);
+	o->value = saved;
+	assert_int_equal(policy_decision_check(p, &q, d), 0);
+	policy_decision_free(d);
+	policy_unref(p);
+}
+
 struct worker {
 	struct policy *p;
 	size_t bad;
@@ -1141,6 +1222,8 @@ int main(void)
 		cmocka_unit_test(test_default_denial_names_user_login_and_host),
 		cmocka_unit_test(test_capped_ttl_is_said_in_the_reason),
 		cmocka_unit_test(test_decision_check_refuses_a_tampered_decision),
+		cmocka_unit_test(test_decision_check_refuses_a_tampered_source_address),
+		cmocka_unit_test(test_decision_check_refuses_a_tampered_force_command),
 		cmocka_unit_test(test_threads_evaluating_at_once_get_the_same_decisions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

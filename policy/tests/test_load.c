@@ -589,12 +589,91 @@ static void test_several_problems_are_each_reported_on_a_line(void **state)
 
 	(void)state;
 	assert_string_equal(err,
-			    "t.yaml:4:1: unknown key 'bogus' in the policy (expected version, "
-			    "settings, users, groups, hosts or rules)\n"
 			    "t.yaml:2:12: max_ttl 30h is above the hard cap of 24h\n"
 			    "t.yaml:3:3: unknown key 'colour' in settings (expected domain_suffix, "
-			    "default_ttl or max_ttl)");
+			    "default_ttl or max_ttl)\n"
+			    "t.yaml:4:1: unknown key 'bogus' in the policy (expected version, "
+			    "settings, users, groups, hosts or rules)");
 	free(err);
+}
+
+/* Regression: problems came out in the order the loader found them (the top level, then
+ * settings, users, groups, hosts, rules), not in the order of the file. */
+static void test_problems_are_listed_by_line_and_column_whatever_order_they_are_found_in(
+	void **state)
+{
+	char *err = testpol_load_error("rules:\n"			/* 1 */
+				       "  - name: r\n"			/* 2 */
+				       "    users: [alice]\n"		/* 3 */
+				       "    hosts: [web-1]\n"		/* 4 */
+				       "    logins: [root]\n"		/* 5 */
+				       "    max_tll: 1h\n"		/* 6 */
+				       "users:\n"			/* 7 */
+				       "  alice: [" KEY1 "]\n"		/* 8 */
+				       "  bob: {colour: red, keys: [" KEY2 "]}\n" /* 9 */
+				       "settings: {max_ttl: 30h, colour: red}\n" /* 10 */
+				       "bogus: 1\n");			/* 11 */
+	const char *at = err;
+	static const char *const in_order[] = { "t.yaml:6:5: ", "t.yaml:9:", "t.yaml:10:",
+						"t.yaml:10:", "t.yaml:11:1: " };
+	unsigned last_line = 0, last_col = 0, lines = 0;
+
+	(void)state;
+	for (size_t i = 0; i < ELEMENTSOF(in_order); i++) {
+		const char *next = strstr(at, in_order[i]);
+		if (!next)
+			fail_msg("'%s' missing or out of order in:\n%s", in_order[i], err);
+		at = next + 1;
+	}
+	for (const char *s = err; *s; lines++) {
+		unsigned line, col;
+		assert_int_equal(sscanf(s, "t.yaml:%u:%u: ", &line, &col), 2);
+		assert_true(line > last_line || (line == last_line && col > last_col));
+		last_line = line;
+		last_col = col;
+		s += strcspn(s, "\n");
+		s += *s == '\n';
+	}
+	assert_int_equal(policy_error_count(err), lines);
+	free(err);
+}
+
+/* With more problems than are listed, the ones listed are the first in the file (the rest
+ * counted), even when a later one was found first. */
+static void test_more_problems_than_the_limit_list_the_first_in_the_file(void **state)
+{
+	char *yaml = NULL, *err;
+	size_t len = 0, lines = 0;
+	FILE *f = open_memstream(&yaml, &len);
+
+	(void)state;
+	fputs("rules:\n", f);
+	for (int i = 0; i < POLICY_ERRORS_MAX + 2; i++)
+		fprintf(f, "  - {name: r%d, users: [alice], hosts: [h], logins: [x], ttl: 1}\n", i);
+	fputs("settings: {colour: red}\n" USERS, f); /* found first, but last in the file */
+	fclose(f);
+	err = testpol_load_error(yaml);
+	for (const char *s = err; (s = strchr(s, '\n')); s++)
+		lines++;
+	assert_int_equal(lines, POLICY_ERRORS_MAX);
+	assert_non_null(strstr(err, "t.yaml:2:"));
+	assert_null(strstr(err, "colour"));
+	assert_non_null(strstr(err, "\nt.yaml: 3 more problems not shown"));
+	assert_int_equal(policy_error_count(err), POLICY_ERRORS_MAX + 3);
+	free(err);
+	free(yaml);
+}
+
+static void test_the_error_count_counts_lines_and_the_problems_left_out(void **state)
+{
+	(void)state;
+	assert_int_equal(policy_error_count(NULL), 0);
+	assert_int_equal(policy_error_count(""), 0);
+	assert_int_equal(policy_error_count("p.yaml: No such file or directory"), 1);
+	assert_int_equal(policy_error_count("p.yaml:1:1: a\np.yaml:2:1: b"), 2);
+	assert_int_equal(policy_error_count("p.yaml:1:1: a\np.yaml: 7 more problems not shown"), 8);
+	/* the count only counts on the last line, and only in its own form */
+	assert_int_equal(policy_error_count("p.yaml: 7 more problems not shown\nx"), 2);
 }
 
 static void test_more_problems_than_the_limit_are_counted_not_listed(void **state)
@@ -993,6 +1072,9 @@ int main(void)
 		cmocka_unit_test(test_host_labels_can_be_a_mapping_of_keys_to_values),
 		cmocka_unit_test(test_several_problems_are_each_reported_on_a_line),
 		cmocka_unit_test(test_more_problems_than_the_limit_are_counted_not_listed),
+		cmocka_unit_test(test_problems_are_listed_by_line_and_column_whatever_order_they_are_found_in),
+		cmocka_unit_test(test_more_problems_than_the_limit_list_the_first_in_the_file),
+		cmocka_unit_test(test_the_error_count_counts_lines_and_the_problems_left_out),
 		cmocka_unit_test(test_billion_laughs_is_refused_at_the_first_anchor),
 		cmocka_unit_test(test_nesting_deeper_than_the_limit_is_refused),
 		cmocka_unit_test(test_a_list_longer_than_the_limit_is_refused),

@@ -36,7 +36,9 @@ bool name_login_valid(const char *s);
  * (e.g. ".example.com", may be NULL) removed when it ends the name
  * @ret: new string
  * Errors: JIT_E_NAME when the result is empty, too long (HOST_NAME_MAX_LEN), or holds a
- * character other than ASCII letters, digits, '-' and '.' or an empty label; -ENOMEM.
+ * character other than ASCII letters, digits, '-' and '.'; and when @host has an empty label
+ * anywhere (one trailing dot aside), in the part stripped as well: "web-1..example.com" is
+ * refused, never turned into "web-1"; -ENOMEM. On error *@ret is untouched.
  */
 int host_normalize(const char *host, const char *strip_suffix, char **ret);
 

@@ -55,6 +55,10 @@ int host_normalize(const char *host, const char *strip_suffix, char **ret)
 			h[i] = (char)(h[i] - 'A' + 'a');
 	if (h[n - 1] == '.')
 		h[--n] = 0;
+	/* Empty labels are refused in the name as asked, before any suffix is stripped: once
+	 * stripped, "web-1..example.com" would look like "web-1". */
+	if (n == 0 || h[0] == '.' || strstr(h, ".."))
+		goto bad;
 	if (strip_suffix && *strip_suffix) {
 		char suf[HOST_NAME_MAX_LEN + 2];
 		size_t m = strlen(strip_suffix);
@@ -68,8 +72,8 @@ int host_normalize(const char *host, const char *strip_suffix, char **ret)
 			if (n > m && strcmp(h + n - m, suf) == 0 &&
 			    (suf[0] == '.' || h[n - m - 1] == '.')) {
 				n -= m;
-				if (h[n - 1] == '.')
-					n--;
+				if (suf[0] != '.')
+					n--; /* the dot before a suffix written without one */
 				h[n] = 0;
 			}
 		}

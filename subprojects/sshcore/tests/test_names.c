@@ -78,6 +78,42 @@ static void test_host_domain_suffix_is_stripped(void **state)
 	free(h);
 }
 
+/* Regression: "staging-1..example.com" lost the suffix, then the dot before it, and came out
+ * as the valid host "staging-1". */
+static void test_an_empty_label_before_a_stripped_suffix_is_refused(void **state)
+{
+	static const char *const bad[] = {
+		"staging-1..example.com", "STAGING-1..EXAMPLE.COM.", "staging-1...example.com",
+		"..example.com", ".example.com",
+	};
+	char *h = (char *)"unchanged";
+	(void)state;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(host_normalize(bad[i], ".example.com", &h), JIT_E_NAME);
+		assert_string_equal(h, "unchanged");
+		assert_int_equal(host_normalize(bad[i], "example.com", &h), JIT_E_NAME);
+		assert_string_equal(h, "unchanged");
+		assert_int_equal(host_normalize(bad[i], "example.com.", &h), JIT_E_NAME);
+		assert_string_equal(h, "unchanged");
+	}
+}
+
+static void test_an_empty_label_anywhere_is_refused_whatever_the_suffix(void **state)
+{
+	static const char *const bad[] = {
+		"a..b.example.com", "a.b..example.com", "..a.example.com", "a.example..com",
+		"a.example.com..", ".a.example.com",
+	};
+	static const char *const suffixes[] = {NULL, "", ".example.com", "example.com", ".com"};
+	char *h = (char *)"unchanged";
+	(void)state;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		for (size_t j = 0; j < sizeof suffixes / sizeof suffixes[0]; j++) {
+			assert_int_equal(host_normalize(bad[i], suffixes[j], &h), JIT_E_NAME);
+			assert_string_equal(h, "unchanged");
+		}
+}
+
 static void test_unsafe_host_names_are_refused(void **state)
 {
 	static const char *const bad[] = {
@@ -136,6 +172,8 @@ int main(void)
 		cmocka_unit_test(test_names_at_the_length_limit_pass_and_one_more_fails),
 		cmocka_unit_test(test_host_case_and_trailing_dot_are_normalised),
 		cmocka_unit_test(test_host_domain_suffix_is_stripped),
+		cmocka_unit_test(test_an_empty_label_before_a_stripped_suffix_is_refused),
+		cmocka_unit_test(test_an_empty_label_anywhere_is_refused_whatever_the_suffix),
 		cmocka_unit_test(test_unsafe_host_names_are_refused),
 		cmocka_unit_test(test_principal_names_host_and_login),
 		cmocka_unit_test(test_principal_with_unnormalised_or_unsafe_parts_is_refused),
