@@ -20,6 +20,17 @@ static void strv_free(char **v, size_t n)
 	free(v);
 }
 
+static void logins_free(struct explain_open *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].login);
+		free(v[i].rule);
+		strv_free(v[i].groups, v[i].n_groups);
+		free(v[i].reason_pattern);
+	}
+	free(v);
+}
+
 struct explain *explain_free(struct explain *e)
 {
 	if (!e)
@@ -30,13 +41,8 @@ struct explain *explain_free(struct explain *e)
 	strv_free(e->groups, e->n_groups);
 	free(e->policy_version);
 	strv_free(e->lines, e->n_lines);
-	for (size_t i = 0; i < e->n_open; i++) {
-		free(e->open[i].login);
-		free(e->open[i].rule);
-		strv_free(e->open[i].groups, e->open[i].n_groups);
-		free(e->open[i].reason_pattern);
-	}
-	free(e->open);
+	logins_free(e->open, e->n_open);
+	logins_free(e->denied, e->n_denied);
 	free(e);
 	return NULL;
 }
@@ -173,7 +179,8 @@ static int parse_decision(const json_t *d, struct explain *e)
 	return 0;
 }
 
-static int parse_open(const json_t *a, struct explain *e)
+/* An "open" (@denied false) or "denied" (@denied true) array: the verdicts must be on its side. */
+static int parse_logins(const json_t *a, bool denied, struct explain_open **ret_v, size_t *ret_n)
 {
 	const json_t *o;
 	size_t i;
@@ -183,10 +190,10 @@ static int parse_open(const json_t *a, struct explain *e)
 		return JIT_E_FORMAT;
 	if (json_array_size(a) > EXPLAIN_OPEN_MAX)
 		return JIT_E_TOO_LARGE;
-	if (!(e->open = calloc(json_array_size(a) + 1, sizeof *e->open)))
+	if (!(*ret_v = calloc(json_array_size(a) + 1, sizeof **ret_v)))
 		return -ENOMEM;
 	json_array_foreach(a, i, o) {
-		struct explain_open *x = &e->open[i];
+		struct explain_open *x = &(*ret_v)[i];
 		const json_t *login = json_object_get(o, "login");
 		const char *s = json_string_value(login);
 
@@ -195,7 +202,7 @@ static int parse_open(const json_t *a, struct explain *e)
 			return JIT_E_FORMAT;
 		if (!(x->login = strdup(s)))
 			return -ENOMEM;
-		e->n_open++;
+		(*ret_n)++;
 		if ((k = verdict_from(json_object_get(o, "verdict"), &x->verdict)) < 0 ||
 		    (k = opt_seconds(o, "max_ttl_seconds", &x->max_ttl_sec)) < 0 ||
 		    (k = opt_text(o, "rule", &x->rule)) < 0 ||
@@ -203,7 +210,7 @@ static int parse_open(const json_t *a, struct explain *e)
 					 &x->n_groups)) < 0 ||
 		    (k = parse_reason(json_object_get(o, "reason"), x)) < 0)
 			return k;
-		if (x->verdict == EXPLAIN_DENIED)
+		if ((x->verdict == EXPLAIN_DENIED) != denied)
 			return JIT_E_FORMAT;
 	}
 	return 0;
@@ -213,7 +220,7 @@ int explain_parse(const char *body, size_t len, struct explain **ret)
 {
 	_cleanup_(explain_freep) struct explain *e = NULL;
 	_cleanup_(json_decrefp) json_t *o = NULL;
-	const json_t *open;
+	const json_t *open, *denied;
 	int k;
 
 	if (len > RESPONSE_BODY_MAX)
@@ -226,7 +233,10 @@ int explain_parse(const char *body, size_t len, struct explain **ret)
 		return k;
 	if (!(open = json_object_get(o, "open")))
 		return JIT_E_FORMAT;
-	if ((k = parse_open(open, e)) < 0)
+	if ((k = parse_logins(open, false, &e->open, &e->n_open)) < 0)
+		return k;
+	if ((denied = json_object_get(o, "denied")) && !json_is_null(denied) &&
+	    (k = parse_logins(denied, true, &e->denied, &e->n_denied)) < 0)
 		return k;
 	*ret = TAKE_PTR(e);
 	return 0;
@@ -339,6 +349,25 @@ static void put_open(FILE *f, const struct explain *e)
 	}
 }
 
+/* The "denied" table: login, rule; the logins a deny rule keeps from the requester. */
+static void put_denied(FILE *f, const struct explain *e)
+{
+	int wl = 0;
+
+	for (size_t i = 0; i < e->n_denied; i++) {
+		int l = (int)strlen(e->denied[i].login);
+		wl = l > wl ? l : wl;
+	}
+	for (size_t i = 0; i < e->n_denied; i++) {
+		const struct explain_open *x = &e->denied[i];
+
+		if (x->rule)
+			fprintf(f, "  %-*s  denied  rule '%s'\n", wl, x->login, x->rule);
+		else
+			fprintf(f, "  %s  denied\n", x->login);
+	}
+}
+
 int explain_render(const struct explain *e, const char *host, const char *login, char **ret)
 {
 	_cleanup_free_ char *text = NULL;
@@ -368,6 +397,11 @@ int explain_render(const struct explain *e, const char *host, const char *login,
 	}
 	fprintf(f, "\nopen to you on %s:\n", h);
 	put_open(f, e);
+	/* With nothing open, "(nothing)" says it all. */
+	if (e->n_denied && e->n_open) {
+		fprintf(f, "\nnot open to you on %s (deny rules win over any allow):\n", h);
+		put_denied(f, e);
+	}
 	if (fclose(f) != 0 || !text)
 		return -ENOMEM;
 	*ret = TAKE_PTR(text);

@@ -10,7 +10,12 @@
  *        "open": [{"login": "..." | "*", "verdict": "allowed" | "needs_approval",
  *                  "max_ttl_seconds": N, "rule": "..." | null,
  *                  "approvals": {"count": N, "from": ["group", ...]} | null,
- *                  "reason": {"required": true | false, "pattern": "..." | null}, ...}, ...]}
+ *                  "reason": {"required": true | false, "pattern": "..." | null}, ...}, ...],
+ *        "denied": [{"login": "..." | "*", "verdict": "denied", "rule": "..." | null, ...}, ...]}
+ *
+ * "denied" (optional; CAs before it was added do not send it) lists the logins a deny rule keeps
+ * from the requester on the host: next to a "*" entry of "open" they are the logins it does not
+ * cover (docs/api.md, "POST /v1/explain").
  *
  * Only the fields above are read; others (principals, critical_options, extensions,
  * default_ttl_seconds, force_command) are left alone, so `--json` is the place for them.
@@ -69,6 +74,8 @@ struct explain_open {
  * @policy_version:   "sha256:..." of the policy that decided, or NULL
  * @lines, @n_lines:  the explanation, one line each
  * @open, @n_open:    every login open to the requester on the host now
+ * @denied, @n_denied: every login a deny rule keeps from the requester there (verdict
+ *                    EXPLAIN_DENIED; only @login and @rule are filled)
  */
 struct explain {
 	enum explain_verdict verdict;
@@ -84,6 +91,8 @@ struct explain {
 	size_t n_lines;
 	struct explain_open *open;
 	size_t n_open;
+	struct explain_open *denied;
+	size_t n_denied;
 };
 
 /** explain_free() - Free; accepts NULL; returns NULL. */
@@ -96,7 +105,8 @@ void explain_freep(struct explain **e);
  * @ret:        new answer
  * Errors: JIT_E_FORMAT (not one JSON object, duplicate keys, a required field missing, a
  * field of the wrong type, an unknown verdict, an "open" entry whose login is neither a
- * safe name nor "*" or whose verdict is "denied", a number out of range), JIT_E_TOO_LARGE (body
+ * safe name nor "*" or whose verdict is "denied", a "denied" entry whose verdict is not
+ * "denied", a number out of range), JIT_E_TOO_LARGE (body
  * over RESPONSE_BODY_MAX, or more than the EXPLAIN_*_MAX entries), -ENOMEM.
  */
 int explain_parse(const char *body, size_t len, struct explain **ret);
@@ -128,6 +138,9 @@ const char *explain_duration(uint64_t sec, char *buf, size_t size);
  *   open to you on HOST:
  *     LOGIN  VERDICT  max TTL  rule 'NAME' (CONDITIONS)
  *     (nothing)                          (when the list is empty)
+ *
+ *   not open to you on HOST (deny rules win over any allow):     (when both lists have entries)
+ *     LOGIN  denied  rule 'NAME'
  *
  * CONDITIONS: "1 approval from [sre]", "reason required", "reason required, matching 'RE'",
  * "reason if given, matching 'RE'".

@@ -43,7 +43,8 @@ struct api {
 	uint64_t policy_loaded_at;
 	uint64_t policy_generation;
 	uint64_t policy_reload_attempts;
-	char *policy_reload_error;
+	uint64_t policy_reload_failed_at; /* 0 after a successful reload */
+	unsigned policy_reload_errors;
 };
 
 /* Per-request state, from the first call of the handler to the completion callback. */
@@ -232,24 +233,20 @@ void api_policy_set(struct api *a, struct policy *p, uint64_t now)
 	a->policy_loaded_at = now;
 	a->policy_generation++;
 	a->policy_reload_attempts++;
-	free(a->policy_reload_error);
-	a->policy_reload_error = NULL;
+	a->policy_reload_failed_at = 0;
+	a->policy_reload_errors = 0;
 	pthread_mutex_unlock(&a->lock);
 	/* Requests still holding the old policy keep it alive until they finish. */
 	policy_unref(old);
 }
 
-int api_policy_failed(struct api *a, const char *error)
+void api_policy_failed(struct api *a, uint64_t now, unsigned n_errors)
 {
-	char *copy = strdup(error ? error : "");
-	int r = copy ? 0 : -ENOMEM;
-
 	pthread_mutex_lock(&a->lock);
 	a->policy_reload_attempts++;
-	free(a->policy_reload_error);
-	a->policy_reload_error = copy ? copy : strdup("out of memory");
+	a->policy_reload_failed_at = now ? now : 1;
+	a->policy_reload_errors = n_errors ? n_errors : 1;
 	pthread_mutex_unlock(&a->lock);
-	return r;
 }
 
 static bool media_type_is_json(const char *ct)
@@ -355,7 +352,8 @@ static enum MHD_Result post_request(struct api *a, struct MHD_Connection *c, con
 	return send_json(c, status, body, NULL);
 }
 
-/* POST /v1/explain: authenticated like a request; the decision and the open logins. */
+/* POST /v1/explain: authenticated like a request; the decision, the open logins and the
+ * denied ones. */
 static enum MHD_Result post_explain(struct api *a, struct MHD_Connection *c, const char *url,
 				    struct conn *cn)
 {
@@ -365,6 +363,7 @@ static enum MHD_Result post_explain(struct api *a, struct MHD_Connection *c, con
 	_cleanup_free_ struct policy_open_login *open = NULL;
 	_cleanup_(json_decrefp) json_t *decision = NULL;
 	_cleanup_(json_decrefp) json_t *open_json = NULL;
+	_cleanup_(json_decrefp) json_t *denied_json = NULL;
 	_cleanup_(json_decrefp) json_t *body = NULL;
 	_cleanup_free_ char *user_fp = NULL;
 	struct request_error e = {0};
@@ -387,8 +386,9 @@ static enum MHD_Result post_explain(struct api *a, struct MHD_Connection *c, con
 	};
 	if ((r = issue_explain(pol, &pr, a->o.max_ttl_sec, &d, &open, &n)) < 0 ||
 	    (r = policy_explain_json(&pr, d, &decision)) < 0 ||
-	    (r = policy_open_logins_json(open, n, &open_json)) < 0 ||
-	    !(body = json_pack("{s:O, s:O}", "decision", decision, "open", open_json))) {
+	    (r = issue_open_logins_json(open, n, &open_json, &denied_json)) < 0 ||
+	    !(body = json_pack("{s:O, s:O, s:O}", "decision", decision, "open", open_json, "denied",
+			       denied_json))) {
 		request_error_set(&e, r < 0 ? r : -ENOMEM, 500, "internal",
 				  "explaining the decision: %s", jit_strerror(r < 0 ? r : -ENOMEM));
 		return send_error(a, c, "POST", url, cn, &e, req, NULL);
@@ -447,7 +447,9 @@ static enum MHD_Result get_healthz(struct api *a, struct MHD_Connection *c, cons
 				   struct conn *cn)
 {
 	_cleanup_(json_decrefp) json_t *body = NULL;
+	_cleanup_free_ char *failed = NULL;
 	struct request_error e = {0};
+	bool reload_failed;
 	uint64_t records = 0;
 	int r;
 
@@ -457,18 +459,36 @@ static enum MHD_Result get_healthz(struct api *a, struct MHD_Connection *c, cons
 		return send_error(a, c, "GET", url, cn, &e, NULL, NULL);
 	}
 	pthread_mutex_lock(&a->lock);
+	/* Unauthenticated: the outcome of the last reload, never the loader's messages (they
+	 * name users, groups, rules and paths); those go to the log and to `reload`. */
+	reload_failed = a->policy_reload_failed_at != 0;
+	if (reload_failed &&
+	    asprintf(&failed,
+		     "the last reload failed with %u error%s; the CA's log and "
+		     "`jit-ssh-ca reload` give them",
+		     a->policy_reload_errors, a->policy_reload_errors == 1 ? "" : "s") < 0)
+		failed = NULL;
 	/* clang-format off */
-	body = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s?, s:I, s:b}",
+	body = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s?, s:o, s:I, s:I, s:b}",
 			 "status", "ok",
 			 "policy_version", policy_version(a->policy),
 			 "policy_loaded_at", (json_int_t)a->policy_loaded_at,
 			 "policy_generation", (json_int_t)a->policy_generation,
 			 "policy_reload_attempts", (json_int_t)a->policy_reload_attempts,
-			 "policy_reload_error", a->policy_reload_error,
+			 "policy_reload_error", failed,
+			 "policy_reload_failed_at", a->policy_reload_failed_at
+				? json_integer((json_int_t)a->policy_reload_failed_at)
+				: json_null(),
+			 "policy_reload_errors", (json_int_t)a->policy_reload_errors,
 			 "ledger_records", (json_int_t)records,
 			 "ledger_chain_ok", (int)atomic_load(&a->chain_ok));
 	/* clang-format on */
 	pthread_mutex_unlock(&a->lock);
+	if (!body || (reload_failed && !failed)) {
+		request_error_set(&e, -ENOMEM, 500, "internal", "building the answer: %s",
+				  jit_strerror(-ENOMEM));
+		return send_error(a, c, "GET", url, cn, &e, NULL, NULL);
+	}
 	return send_ok(a, c, url, cn, body);
 }
 
@@ -618,7 +638,6 @@ static struct api *api_free(struct api *a)
 	free(a->ca_line);
 	free(a->ca_fingerprint);
 	policy_unref(a->policy);
-	free(a->policy_reload_error);
 	pthread_mutex_destroy(&a->lock);
 	pthread_cond_destroy(&a->idle);
 	free(a);

@@ -5,11 +5,16 @@
  *   POST /v1/requests        request a certificate (request.h, issue.h)
  *   GET  /v1/requests/{id}   the answer given to a request, from the ledger
  *   GET  /v1/ca              {"keys":[CA public-key line],"principal_format":"jit:{host}:{login}"}
- *   POST /v1/explain         what policy would decide for a signed request, and the logins
- *                            open to the requester on that host (nothing issued or recorded)
+ *   POST /v1/explain         what policy would decide for a signed request, the logins open
+ *                            to the requester on that host and the ones denied there
+ *                            ({"decision","open","denied"}; nothing issued or recorded)
  *   GET  /healthz            {"status":"ok","policy_version","policy_loaded_at",
  *                            "policy_generation","policy_reload_attempts",
- *                            "policy_reload_error","ledger_records","ledger_chain_ok"}
+ *                            "policy_reload_error","policy_reload_failed_at",
+ *                            "policy_reload_errors","ledger_records","ledger_chain_ok"};
+ *                            unauthenticated, so it says that the last reload failed, when
+ *                            and with how many errors, never the loader's messages (they
+ *                            name users, groups, rules and paths: the log has them)
  *
  * HTTPS (GnuTLS inside libmicrohttpd: TLS 1.3, and TLS 1.2 with AEAD ciphers only, AES-GCM
  * and ChaCha20-Poly1305) unless plain HTTP is asked for, which is allowed on a loopback
@@ -120,17 +125,23 @@ struct policy *api_policy_get(struct api *a);
  * @p:   the new policy (the server takes its own reference; the old one is dropped)
  * @now: seconds since the epoch: the new "policy_loaded_at"
  *
- * Counts a successful reload: "policy_generation" and "policy_reload_attempts" go up by one
- * and "policy_reload_error" is cleared. Thread-safe.
+ * Counts a successful reload: "policy_generation" and "policy_reload_attempts" go up by one;
+ * "policy_reload_error" and "policy_reload_failed_at" become null, "policy_reload_errors" 0.
+ * Thread-safe.
  */
 void api_policy_set(struct api *a, struct policy *p, uint64_t now);
 
 /**
- * api_policy_failed() - Count a failed reload and keep its messages for GET /healthz
- * @error: the messages (copied), e.g. "FILE:LINE:COL: ..." lines; the policy stays as it was
- * Errors: -ENOMEM (the attempt is counted, the message kept as "out of memory").
+ * api_policy_failed() - Count a failed reload for GET /healthz; the policy stays as it was
+ * @now:      when it failed, seconds since the epoch ("policy_reload_failed_at")
+ * @n_errors: how many problems it had (policy_error_count() of the messages; 0 counts as 1)
+ *            ("policy_reload_errors")
+ *
+ * "policy_reload_attempts" goes up by one and "policy_reload_error" becomes a sentence with
+ * the count and no names. The messages themselves are not kept here: the caller logs them.
+ * Thread-safe; cannot fail.
  */
-int api_policy_failed(struct api *a, const char *error);
+void api_policy_failed(struct api *a, uint64_t now, unsigned n_errors);
 
 /**
  * api_stop() - Stop accepting connections, let requests in progress finish (up to

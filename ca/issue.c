@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cert.h"
@@ -183,7 +184,7 @@ static json_t *issued_record(const struct issue_ctx *ctx, const struct issue_inp
 	/* clang-format off */
 	if (!rec ||
 	    json_object_update_new(rec, json_pack("{s:s, s:O, s:I, s:I, s:s, s:s, s:o, s:o, "
-						  "s:s?, s:s}",
+						  "s:s?, s:s, s:s, s:s?, s:s}",
 			 "key_id", key_id,
 			 "principals", principals,
 			 "valid_after", (json_int_t)c->valid_after,
@@ -193,7 +194,11 @@ static json_t *issued_record(const struct issue_ctx *ctx, const struct issue_inp
 			 "extensions", options_object(d->extensions, d->n_extensions),
 			 "critical_options", options_object(d->critical, d->n_critical),
 			 "rule", d->rule,
-			 "policy_version", decision_version(ctx, d))) < 0)
+			 "policy_version", decision_version(ctx, d),
+			 /* as in "received", so this one record answers for the certificate */
+			 "requesting_key", in->user_key_fp,
+			 "reason", in->req->reason,
+			 "client_address", in->client_addr)) < 0)
 		return NULL;
 	/* clang-format on */
 	return TAKE_PTR(rec);
@@ -311,7 +316,7 @@ int issue_explain(const struct policy *p, const struct policy_request *pr, uint6
 {
 	_cleanup_(policy_decision_freep) struct policy_decision *d = NULL;
 	_cleanup_free_ struct policy_open_login *v = NULL;
-	size_t n = 0, kept = 0;
+	size_t n = 0;
 	int r;
 
 	if ((r = policy_eval(p, pr, &d)) < 0)
@@ -323,17 +328,40 @@ int issue_explain(const struct policy *p, const struct policy_request *pr, uint6
 		n = 0;
 	else if (r < 0)
 		return r;
+	/* Denied entries stay: next to a "*" entry they are the logins it does not cover. */
 	for (size_t i = 0; i < n; i++) {
-		if (v[i].verdict == POLICY_DENY)
-			continue;
-		v[kept] = v[i];
-		v[kept].default_ttl_sec = cap(v[kept].default_ttl_sec, max_ttl_sec);
-		v[kept].max_ttl_sec = cap(v[kept].max_ttl_sec, max_ttl_sec);
-		kept++;
+		v[i].default_ttl_sec = cap(v[i].default_ttl_sec, max_ttl_sec);
+		v[i].max_ttl_sec = cap(v[i].max_ttl_sec, max_ttl_sec);
 	}
 	*ret_d = TAKE_PTR(d);
 	*ret_open = TAKE_PTR(v);
-	*ret_n = kept;
+	*ret_n = n;
+	return 0;
+}
+
+int issue_open_logins_json(const struct policy_open_login *v, size_t n, json_t **ret_open,
+			   json_t **ret_denied)
+{
+	_cleanup_free_ struct policy_open_login *open = calloc(n + 1, sizeof *open);
+	_cleanup_free_ struct policy_open_login *denied = calloc(n + 1, sizeof *denied);
+	_cleanup_(json_decrefp) json_t *jo = NULL;
+	_cleanup_(json_decrefp) json_t *jd = NULL;
+	size_t n_open = 0, n_denied = 0;
+	int r;
+
+	if (!open || !denied)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].verdict == POLICY_DENY)
+			denied[n_denied++] = v[i];
+		else
+			open[n_open++] = v[i];
+	}
+	if ((r = policy_open_logins_json(open, n_open, &jo)) < 0 ||
+	    (r = policy_open_logins_json(denied, n_denied, &jd)) < 0)
+		return r;
+	*ret_open = TAKE_PTR(jo);
+	*ret_denied = TAKE_PTR(jd);
 	return 0;
 }
 

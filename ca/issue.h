@@ -23,7 +23,8 @@
  *   issued    serial, key_id, principals, valid_after, valid_before, certified_key,
  *             ca_key (SHA256 fingerprints), certificate (the *-cert.pub line), extensions
  *             and critical_options (objects name -> value, "" for none), rule,
- *             policy_version
+ *             policy_version, and again requesting_key, reason and client_address (as in
+ *             "received"), so the one record answers for the certificate
  */
 #pragma once
 
@@ -100,13 +101,31 @@ int issue_request(const struct issue_ctx *ctx, const struct issue_input *in, uin
  * @ret_d:       new decision (policy_decision_free()); for an allowing decision ttl_sec is
  *               the lifetime issue_request() would grant: min(rule, @pr->ttl_sec when
  *               non-zero, @max_ttl_sec)
- * @ret_open, @ret_n: new array (free()) of the logins open now (policy_open_logins() without
- *               the denied ones), lifetimes capped at @max_ttl_sec; strings borrowed from @p
+ * @ret_open, @ret_n: new array (free()) of what each login the rules for the requester name
+ *               on that host gives now, exactly policy_open_logins(): allowed, needing
+ *               approval, and denied (by a deny rule, or because no rule's conditions can
+ *               hold) -- so a "*" entry never hides the logins a deny rule forbids; sorted
+ *               by login, "*" last; lifetimes capped at @max_ttl_sec; strings borrowed
+ *               from @p
  * Errors: -ENOMEM (an invalid host gives a denial and no open logins, not an error).
+ * On error nothing is returned.
  */
 int issue_explain(const struct policy *p, const struct policy_request *pr, uint64_t max_ttl_sec,
 		  struct policy_decision **ret_d, struct policy_open_login **ret_open,
 		  size_t *ret_n);
+
+/**
+ * issue_open_logins_json() - issue_explain()'s entries as the two JSON arrays of the explain
+ * answers (POST /v1/explain, `policy explain --json`; docs/api.md)
+ * @v, @n:       the entries (borrowed)
+ * @ret_open:    new array (json_decref()): the entries allowed or needing approval, in the
+ *               shape of policy_open_logins_json()
+ * @ret_denied:  new array: the denied entries, same shape ("verdict": "denied"; "rule" the
+ *               deny rule, or null when no rule's conditions can hold; lifetimes 0)
+ * Errors: -ENOMEM; on error nothing is returned.
+ */
+int issue_open_logins_json(const struct policy_open_login *v, size_t n, json_t **ret_open,
+			   json_t **ret_denied);
 
 /**
  * issue_approval_text() - The 403 reason given for a decision that needs approval

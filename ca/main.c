@@ -38,16 +38,19 @@ static const char usage_text[] =
 	"        run the CA's HTTPS API until SIGTERM/SIGINT; SIGHUP reloads the policy\n"
 	"        (port 0 = ephemeral; the port is written to --port-file once listening)\n"
 	"  reload [--config FILE] [--port N | --port-file FILE]\n"
-	"        make the running CA reload its policy and report the outcome\n"
+	"        make the running CA reload its policy and report the outcome (a refused file's\n"
+	"        errors as FILE:LINE:COLUMN: ...)\n"
 	"  pubkey [--config FILE]\n"
 	"        print the CA public-key line (for TrustedUserCAKeys)\n"
 	"  ledger list|show|verify|export|correlate|review|backup ... [--config FILE]\n"
 	"        review the issuance ledger ('jit-ssh-ca ledger --help')\n"
 	"  policy check FILE\n"
-	"        validate a policy file (errors as FILE:LINE:COLUMN: ...)\n"
+	"        validate a policy file (errors as FILE:LINE:COLUMN: ..., in file order)\n"
 	"  policy explain --user U --host H --login L [--at TIME] [--from ADDR] [--ttl DURATION]\n"
 	"        [--reason TEXT] [--json] [--config FILE | --policy FILE]\n"
-	"        what the policy decides for that request, and why\n"
+	"        what the policy decides for that request, and why, and what is open to U on H;\n"
+	"        --ttl as jit-ssh --ttl: 600 (seconds), 90s, 10m, 1h, 1d; exit 0 allowed or\n"
+	"        needs approval, 2 denied, 1 failure, 64 command-line error\n"
 	"\n"
 	"The default config is $JIT_SSH_CA_CONFIG, else " CONFIG_DEFAULT_PATH ".\n";
 
@@ -472,55 +475,71 @@ static int cmd_policy_check(const struct args *a)
 	return 0;
 }
 
-/* "600", "10m", "1h", "1h30m": seconds, or numbers each followed by s, m, h or d. */
-static int parse_duration(const char *s, uint64_t *ret)
+/* Longest --ttl, seconds: the same limit as jit-ssh --ttl (agent/opts.h OPTS_TTL_MAX). A
+ * request may ask for more than the policy grants; the answer says what it was capped to. */
+#define EXPLAIN_TTL_MAX (7u * 24u * 3600u)
+
+/*
+ * --ttl: exactly what `jit-ssh --ttl` takes (agent/opts.c, opts_parse_duration()), so that
+ * an operator can replay what an engineer typed: one whole number, then at most one unit:
+ * none or "s" seconds, "m" minutes, "h" hours, "d" days; 1 second to EXPLAIN_TTL_MAX. No
+ * zero, sign, space or second unit ("1h30m" is refused: "90m"). The policy file's own
+ * durations differ (a bare number there is minutes; docs/policy.md, "Durations"). The parser
+ * is repeated here rather than shared because ca/ may not reach into agent/.
+ */
+static int parse_ttl(const char *s, uint64_t *ret)
 {
-	uint64_t total = 0;
-	char *end;
+	uint64_t v = 0, unit = 1;
+	size_t i = 0;
 
-	if (!*s || strspn(s, "0123456789") == strlen(s)) {
-		unsigned long long v;
-
-		errno = 0;
-		v = strtoull(s, &end, 10);
-		if (!*s || errno || *end || v > POLICY_TTL_HARD_CAP_SEC)
+	for (; s[i] >= '0' && s[i] <= '9'; i++) {
+		if (v > EXPLAIN_TTL_MAX)
 			return -EINVAL;
-		*ret = v;
-		return 0;
+		v = v * 10 + (uint64_t)(s[i] - '0');
 	}
-	while (*s) {
-		unsigned long long v;
-		uint64_t unit;
-
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		errno = 0;
-		v = strtoull(s, &end, 10);
-		switch (*end) {
-		case 's':
-			unit = 1;
-			break;
-		case 'm':
-			unit = 60;
-			break;
-		case 'h':
-			unit = 3600;
-			break;
-		case 'd':
-			unit = 86400;
-			break;
-		default:
-			return -EINVAL;
-		}
-		if (errno || v > POLICY_TTL_HARD_CAP_SEC / unit)
-			return -EINVAL;
-		total += v * unit;
-		if (total > POLICY_TTL_HARD_CAP_SEC)
-			return -EINVAL;
-		s = end + 1;
+	if (i == 0)
+		return -EINVAL;
+	switch (s[i]) {
+	case 0:
+	case 's':
+		break;
+	case 'm':
+		unit = 60;
+		break;
+	case 'h':
+		unit = 3600;
+		break;
+	case 'd':
+		unit = 86400;
+		break;
+	default:
+		return -EINVAL;
 	}
-	*ret = total;
+	if (s[i] && s[i + 1])
+		return -EINVAL;
+	if (v == 0 || v > EXPLAIN_TTL_MAX / unit)
+		return -EINVAL;
+	*ret = v * unit;
 	return 0;
+}
+
+/* policy explain's exit status, as jit-ssh explain's (docs/engineer.md): 0 allowed or needs
+ * approval (with a note on stderr), 2 denied, 1 a failure, 64 a command-line error. */
+#define EXPLAIN_EXIT_OK 0
+#define EXPLAIN_EXIT_FAILURE 1
+#define EXPLAIN_EXIT_DENIED 2
+#define EXPLAIN_EXIT_USAGE 64
+
+static int explain_exit(const struct policy_request *pr, const struct policy_decision *d)
+{
+	if (d->verdict == POLICY_DENY)
+		return EXPLAIN_EXIT_DENIED;
+	if (d->verdict == POLICY_NEEDS_APPROVAL)
+		fprintf(stderr,
+			"jit-ssh-ca: note: %s@%s is not denied, but not allowed outright either: a "
+			"request for it needs approval\n",
+			pr->login, d->host ? d->host : pr->host);
+	return EXPLAIN_EXIT_OK;
 }
 
 static int cmd_policy_explain(const struct args *a)
@@ -541,54 +560,79 @@ static int cmd_policy_explain(const struct args *a)
 		.client_addr = a->from,
 		.now = (uint64_t)time(NULL),
 	};
+	_cleanup_(json_decrefp) json_t *open_json = NULL;
+	_cleanup_(json_decrefp) json_t *denied_json = NULL;
 	const char *file;
 	size_t n = 0;
 	int r;
 
-	if ((r = only(a, "policy explain",
-		      BIT(OPT_USER) | BIT(OPT_HOST) | BIT(OPT_LOGIN) | BIT(OPT_AT) | BIT(OPT_FROM) |
-			      BIT(OPT_TTL) | BIT(OPT_REASON) | BIT(OPT_JSON) | BIT(OPT_CONFIG) |
-			      BIT(OPT_POLICY),
-		      1, 0)) != 0)
-		return r;
-	if (!a->user || !a->host || !a->login)
-		return bad_usage("policy explain: %s", "--user, --host and --login are required");
-	if (a->config && a->policy)
-		return bad_usage("policy explain: %s", "give --config or --policy, not both");
-	if (a->at && ledger_cli_parse_time(a->at, pr.now, false, &pr.now) < 0)
-		return bad_usage("--at: '%s' is not seconds since the epoch or "
-				 "YYYY-MM-DDTHH:MM:SSZ",
-				 a->at);
-	if (a->ttl && parse_duration(a->ttl, &pr.ttl_sec) < 0)
-		return bad_usage("--ttl: '%s' is not a duration such as 600, 10m or 1h", a->ttl);
+	if (only(a, "policy explain",
+		 BIT(OPT_USER) | BIT(OPT_HOST) | BIT(OPT_LOGIN) | BIT(OPT_AT) | BIT(OPT_FROM) |
+			 BIT(OPT_TTL) | BIT(OPT_REASON) | BIT(OPT_JSON) | BIT(OPT_CONFIG) |
+			 BIT(OPT_POLICY),
+		 1, 0) != 0)
+		return EXPLAIN_EXIT_USAGE;
+	if (!a->user || !a->host || !a->login) {
+		bad_usage("policy explain: %s", "--user, --host and --login are required");
+		return EXPLAIN_EXIT_USAGE;
+	}
+	if (a->config && a->policy) {
+		bad_usage("policy explain: %s", "give --config or --policy, not both");
+		return EXPLAIN_EXIT_USAGE;
+	}
+	if (a->at && ledger_cli_parse_time(a->at, pr.now, false, &pr.now) < 0) {
+		bad_usage("--at: '%s' is not seconds since the epoch or YYYY-MM-DDTHH:MM:SSZ",
+			  a->at);
+		return EXPLAIN_EXIT_USAGE;
+	}
+	if (a->ttl && parse_ttl(a->ttl, &pr.ttl_sec) < 0) {
+		bad_usage("--ttl: '%s' is not a duration such as 600, 90s, 10m or 1h (one number "
+			  "and at most one unit, at most 7 days)",
+			  a->ttl);
+		return EXPLAIN_EXIT_USAGE;
+	}
 	if (!a->policy && load_config(a, &cfg) < 0)
-		return 1;
+		return EXPLAIN_EXIT_FAILURE;
 	file = a->policy ? a->policy : cfg->policy;
 	if ((r = policy_load_file(file, &p, &err)) < 0) {
-		fprintf(stderr, "%s\n", err ? err : jit_strerror(r));
-		return 1;
+		if (err)
+			fprintf(stderr, "%s\n", err);
+		else
+			fprintf(stderr, "%s: %s\n", file, jit_strerror(r));
+		return EXPLAIN_EXIT_FAILURE;
 	}
 	if ((r = issue_explain(p, &pr, cfg ? cfg->max_ttl_sec : 0, &d, &open, &n)) < 0) {
 		fprintf(stderr, "jit-ssh-ca: policy explain: %s\n", jit_strerror(r));
-		return 1;
+		return EXPLAIN_EXIT_FAILURE;
 	}
 	if (a->json) {
-		if ((r = policy_explain_json(&pr, d, &j)) < 0) {
+		/* The decision's fields, plus "open" and "denied" as in POST /v1/explain. */
+		if ((r = policy_explain_json(&pr, d, &j)) == 0 &&
+		    (r = issue_open_logins_json(open, n, &open_json, &denied_json)) == 0 &&
+		    (json_object_set(j, "open", open_json) < 0 ||
+		     json_object_set(j, "denied", denied_json) < 0))
+			r = -ENOMEM;
+		if (r < 0) {
+			json_decref(j);
 			fprintf(stderr, "jit-ssh-ca: policy explain: %s\n", jit_strerror(r));
-			return 1;
+			return EXPLAIN_EXIT_FAILURE;
 		}
 		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		putchar('\n');
 		json_decref(j);
-		return fflush(stdout) == 0 ? 0 : 1;
+		if (fflush(stdout) != 0)
+			return EXPLAIN_EXIT_FAILURE;
+		return explain_exit(&pr, d);
 	}
 	if ((r = policy_explain_text(&pr, d, &text)) < 0 ||
 	    (r = policy_open_logins_text(open, n, &open_text)) < 0) {
 		fprintf(stderr, "jit-ssh-ca: policy explain: %s\n", jit_strerror(r));
-		return 1;
+		return EXPLAIN_EXIT_FAILURE;
 	}
 	printf("%s\nopen to %s on %s:\n%s", text, a->user, d->host ? d->host : a->host, open_text);
-	return fflush(stdout) == 0 ? 0 : 1;
+	if (fflush(stdout) != 0)
+		return EXPLAIN_EXIT_FAILURE;
+	return explain_exit(&pr, d);
 }
 
 static int cmd_policy(const struct args *a)
@@ -614,7 +658,10 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "ledger"))
 		return ledger_cli_main(argc - 1, argv + 1, stdout, stderr);
 	if ((r = parse_args(argc - 1, argv + 1, &a)) != 0)
-		return r;
+		/* policy explain keeps 2 for "denied" */
+		return !strcmp(cmd, "policy") && argc > 2 && !strcmp(argv[2], "explain")
+			       ? EXPLAIN_EXIT_USAGE
+			       : r;
 	if (!strcmp(cmd, "init"))
 		return cmd_init(&a);
 	if (!strcmp(cmd, "serve"))

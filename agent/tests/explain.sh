@@ -60,7 +60,10 @@ has() { grep -qxF -- "$1" "$T/out" || fail "no line '$1' in: $(cat "$T/out")"; }
 OPEN="open to you on test-1:
   alice   allowed         max 1h   rule 'self-on-test'
   deploy  needs approval  max 15m  rule 'deploy-with-approval' (1 approval from [sre])
-  root    allowed         max 10m  rule 'root-with-reason' (reason required, matching '^INC-[0-9]+')"
+  root    allowed         max 10m  rule 'root-with-reason' (reason required, matching '^INC-[0-9]+')
+
+not open to you on test-1 (deny rules win over any allow):
+  postgres  denied  rule 'no-postgres'"
 
 explain test-1
 [ "$RC" = 0 ] || fail "explain test-1 exited $RC: $(cat "$T/err")"
@@ -69,7 +72,7 @@ has "  rule:      self-on-test"
 has "  lifetime:  15m"
 has "explanation:"
 has "  decision: allowed by rule 'self-on-test'"
-[ "$(tail -n 4 "$T/out")" = "$OPEN" ] || fail "the open logins are not as expected: $(cat "$T/out")"
+[ "$(tail -n 7 "$T/out")" = "$OPEN" ] || fail "the open logins are not as expected: $(cat "$T/out")"
 [ ! -s "$T/err" ] || fail "explain printed on stderr: $(cat "$T/err")"
 ok "an allowed login: exit 0, its lifetime, the explanation and every open login"
 
@@ -111,7 +114,7 @@ jq -e '.decision.verdict == "needs_approval" and (.open | length) == 3' "$T/out"
 "$JIT_SSH_CA" policy explain --json --policy "$T/ca/policy.yaml" --user alice --host test-1 \
 	--login deploy >"$T/policy-explain.json" 2>"$T/policy-explain.log"
 jq -S '.decision | del(.explanation)' "$T/out" >"$T/a"
-jq -S 'del(.explanation)' "$T/policy-explain.json" >"$T/b"
+jq -S 'del(.explanation, .open, .denied)' "$T/policy-explain.json" >"$T/b"
 cmp -s "$T/a" "$T/b" || fail "the CA's decision differs from policy explain: $(diff "$T/a" "$T/b")"
 ok "--json prints the CA's answer, whose decision is what jit-ssh-ca policy explain says"
 

@@ -170,6 +170,32 @@ static void test_open_logins_show_their_conditions(void **state)
 	explain_free(e);
 }
 
+/* A "*" rule next to a deny rule (policy.md, "a `*` entry never hides them"). */
+static void test_logins_a_deny_rule_forbids_are_listed_apart_from_a_star(void **state)
+{
+	static const char body[] =
+		"{\"decision\":{\"verdict\":\"allowed\",\"rule\":\"bg\"},"
+		"\"open\":[{\"login\":\"*\",\"verdict\":\"allowed\",\"rule\":\"bg\","
+		"\"max_ttl_seconds\":900}],"
+		"\"denied\":[{\"login\":\"root\",\"verdict\":\"denied\",\"rule\":\"no-root\"},"
+		"{\"login\":\"postgres\",\"verdict\":\"denied\",\"rule\":null}]}";
+	struct explain *e = parse_ok(body);
+	char *text = render(e, "h1", "admin");
+	(void)state;
+	assert_int_equal(e->n_open, 1);
+	assert_int_equal(e->n_denied, 2);
+	assert_int_equal(e->denied[0].verdict, EXPLAIN_DENIED);
+	assert_string_equal(strstr(text, "open to you"),
+			    "open to you on h1:\n"
+			    "  *  allowed         max 15m  rule 'bg'\n"
+			    "\n"
+			    "not open to you on h1 (deny rules win over any allow):\n"
+			    "  root      denied  rule 'no-root'\n"
+			    "  postgres  denied\n");
+	free(text);
+	explain_free(e);
+}
+
 static void test_allowed_with_nothing_else_open_says_so(void **state)
 {
 	struct explain *e = parse_ok(allowed_body);
@@ -282,6 +308,12 @@ static void test_malformed_answers_are_refused(void **state)
 		"{\"decision\":{\"verdict\":\"allowed\"},\"open\":[{\"login\":\"a\","
 		"\"verdict\":\"allowed\",\"reason\":{\"pattern\":1}}]}",
 		"{\"decision\":{\"verdict\":\"allowed\"},\"open\":[],\"open\":[]}",
+		"{\"decision\":{\"verdict\":\"allowed\"},\"open\":[],\"denied\":[{\"login\":\"a\","
+		"\"verdict\":\"allowed\"}]}",
+		"{\"decision\":{\"verdict\":\"allowed\"},\"open\":[],\"denied\":{}}",
+		"{\"decision\":{\"verdict\":\"allowed\"},\"open\":[],\"denied\":["
+		"{\"login\":\"a b\","
+		"\"verdict\":\"denied\"}]}",
 		"{\"decision\":{\"verdict\":\"allowed\"},\"open\":[]} trailing",
 	};
 	(void)state;
@@ -386,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_allowed_with_nothing_else_open_says_so),
 		cmocka_unit_test(test_optional_fields_may_be_absent),
 		cmocka_unit_test(test_durations_are_written_for_people),
+		cmocka_unit_test(test_logins_a_deny_rule_forbids_are_listed_apart_from_a_star),
 		cmocka_unit_test(test_malformed_answers_are_refused),
 		cmocka_unit_test(test_answer_cut_at_every_length_is_refused),
 		cmocka_unit_test(test_control_characters_from_the_ca_are_neutralised),

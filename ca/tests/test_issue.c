@@ -410,6 +410,9 @@ static void test_issued_record_holds_the_certificate_and_its_facts(void **state)
 	assert_string_equal(field(rec, "ca_key"), f->ca_fp);
 	assert_string_equal(field(rec, "rule"), "self");
 	assert_string_equal(field(rec, "policy_version"), policy_version(f->policy));
+	assert_string_equal(field(rec, "requesting_key"), "SHA256:requester");
+	assert_string_equal(field(rec, "reason"), "test");
+	assert_string_equal(field(rec, "client_address"), "127.0.0.1");
 	assert_string_equal(field(json_object_get(rec, "extensions"), "permit-pty"), "");
 	assert_int_equal(json_object_size(json_object_get(rec, "extensions")), 1);
 	assert_true(json_is_object(json_object_get(rec, "critical_options")));
@@ -555,6 +558,119 @@ static void test_no_certificate_leaves_when_the_ledger_cannot_record_it(void **s
 	assert_int_equal(after, before);
 }
 
+/* A policy where one rule lets alice be any login and a deny rule forbids root. */
+static struct policy *star_and_deny_policy(void)
+{
+	static const char yaml[] =
+		"settings: {max_ttl: 2h}\n"
+		"users:\n"
+		"  alice: [\"ssh-ed25519 "
+		"AAAAC3NzaC1lZDI1NTE5AAAAIGa3+J+UDTOkzUPGKzI6tJ90ptGnwCDZCzF031fEpkR/\"]\n"
+		"rules:\n"
+		"  - name: no-root\n"
+		"    effect: deny\n"
+		"    users: ['*']\n"
+		"    hosts: ['*']\n"
+		"    logins: [root]\n"
+		"  - name: bg\n"
+		"    users: [alice]\n"
+		"    hosts: ['*']\n"
+		"    logins: ['*']\n"
+		"    max_ttl: 2h\n";
+	struct policy *p = NULL;
+	char *err = NULL;
+
+	if (policy_load_buffer("star.yaml", yaml, strlen(yaml), &p, &err) < 0)
+		fail_msg("policy: %s", err ? err : "?");
+	return p;
+}
+
+/* Regression: issue_explain() dropped the denied entries, so `policy explain` and
+ * POST /v1/explain listed only "*  allowed (rule 'bg')" while root was denied. */
+static void test_explain_lists_a_login_a_deny_rule_forbids_next_to_a_star_login(void **state)
+{
+	struct policy *p = star_and_deny_policy();
+	struct policy_request pr = {.user = "alice", .host = "web-1", .login = "admin", .now = NOW};
+	struct policy_decision *d = NULL;
+	struct policy_open_login *open = NULL;
+	json_t *jo = NULL, *jd = NULL;
+	char *text = NULL;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(issue_explain(p, &pr, 3600, &d, &open, &n), 0);
+	assert_int_equal(d->verdict, POLICY_ALLOW);
+	assert_string_equal(d->rule, "bg");
+	assert_int_equal(n, 2);
+	assert_string_equal(open[0].login, "root");
+	assert_int_equal(open[0].verdict, POLICY_DENY);
+	assert_string_equal(open[0].rule, "no-root");
+	assert_string_equal(open[1].login, "*");
+	assert_int_equal(open[1].verdict, POLICY_ALLOW);
+	assert_string_equal(open[1].rule, "bg");
+	assert_int_equal(open[1].max_ttl_sec, 3600); /* the CA's cap under the rule's 2h */
+	assert_int_equal(policy_open_logins_text(open, n, &text), 0);
+	assert_non_null(strstr(text, "root  denied (rule 'no-root')\n"));
+	assert_non_null(strstr(text, "*     allowed for up to 1h"));
+	/* the JSON answer: "*" open, root in "denied" */
+	assert_int_equal(issue_open_logins_json(open, n, &jo, &jd), 0);
+	assert_int_equal(json_array_size(jo), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(jo, 0), "login")),
+			    "*");
+	assert_int_equal(json_array_size(jd), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(jd, 0), "login")),
+			    "root");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(jd, 0), "verdict")),
+			    "denied");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(jd, 0), "rule")),
+			    "no-root");
+	json_decref(jo);
+	json_decref(jd);
+	free(text);
+	free(open);
+	policy_decision_free(d);
+	policy_unref(p);
+}
+
+static void test_explain_of_the_forbidden_login_itself_is_a_denial_by_the_deny_rule(void **state)
+{
+	struct policy *p = star_and_deny_policy();
+	struct policy_request pr = {.user = "alice", .host = "web-1", .login = "root", .now = NOW};
+	struct policy_decision *d = NULL;
+	struct policy_open_login *open = NULL;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(issue_explain(p, &pr, 0, &d, &open, &n), 0);
+	assert_int_equal(d->verdict, POLICY_DENY);
+	assert_string_equal(d->rule, "no-root");
+	assert_int_equal(d->ttl_sec, 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(open[1].max_ttl_sec, 7200); /* no CA cap: the rule's */
+	free(open);
+	policy_decision_free(d);
+	policy_unref(p);
+}
+
+static void test_explain_on_an_invalid_host_is_a_denial_with_nothing_open(void **state)
+{
+	struct policy *p = star_and_deny_policy();
+	struct policy_request pr = {
+		.user = "alice", .host = "web-1..example.com", .login = "admin", .now = NOW};
+	struct policy_decision *d = NULL;
+	struct policy_open_login *open = NULL;
+	size_t n = 1;
+
+	(void)state;
+	assert_int_equal(issue_explain(p, &pr, 0, &d, &open, &n), 0);
+	assert_int_equal(d->verdict, POLICY_DENY);
+	assert_null(d->host);
+	assert_int_equal(n, 0);
+	free(open);
+	policy_decision_free(d);
+	policy_unref(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -578,6 +694,11 @@ int main(void)
 		T(test_first_version_denied_record_still_answers),
 		T(test_no_certificate_leaves_when_the_ledger_cannot_record_it),
 #undef T
+		cmocka_unit_test(
+			test_explain_lists_a_login_a_deny_rule_forbids_next_to_a_star_login),
+		cmocka_unit_test(
+			test_explain_of_the_forbidden_login_itself_is_a_denial_by_the_deny_rule),
+		cmocka_unit_test(test_explain_on_an_invalid_host_is_a_denial_with_nothing_open),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,8 @@
 # Explain (issue 3): `jit-ssh explain [LOGIN@]HOST` asks the CA, signed like a request, what it
 # would decide and why, and which logins are open there; nothing is issued or recorded.
 # `POST /v1/explain` by hand, and `jit-ssh-ca policy explain ... --json` offline, give the
-# documented fields.
+# documented fields; a login a deny rule forbids is listed as denied next to a "*" login, and
+# `policy explain` exits as `jit-ssh explain` does (0 allowed or needs approval, 2 denied).
 . "$(dirname "$0")/lib.sh"
 
 require_sshd
@@ -34,6 +35,15 @@ cat >>"$T/policy.tmp" <<'EOF'
     logins: [ops]
     source_address: [client]
     reason: {pattern: "^INC-[0-9]+"}
+  - name: lab-any-login
+    users: [alice]
+    hosts: ["lab-*"]
+    logins: ["*"]
+  - name: no-admin-in-lab
+    effect: deny
+    users: ["*"]
+    hosts: ["lab-*"]
+    logins: [admin]
 EOF
 mv "$T/policy.tmp" "$T/ca/policy.yaml"
 "$JIT_SSH_CA" policy check "$T/ca/policy.yaml" >"$T/check.out" 2>&1 ||
@@ -198,6 +208,54 @@ jcheck "policy explain --policy FILE gives the same decision and version" "$T/p1
 	--login "$L" >"$T/p12.txt" 2>&1 || true
 check "policy explain (text) prints the explanation and the decision" \
 	bash -c 'grep -q sre-prod "$1" && grep -qi "decision" "$1"' _ "$T/p12.txt"
+
+# A "*" login and a deny rule: the denied login is listed, never hidden behind "*".
+pexplain "$T/p13.json" --user alice --host lab-1 --login deploy
+jcheck "policy explain --json on lab-1: '*' open, admin in 'denied' by no-admin-in-lab" \
+	"$T/p13.json" '.verdict == "allowed" and .rule == "lab-any-login" and
+		.open == [.open[] | select(.login == "*" and .verdict == "allowed")] and
+		(.open | length == 1) and (.denied | length == 1) and
+		.denied[0].login == "admin" and .denied[0].verdict == "denied" and
+		.denied[0].rule == "no-admin-in-lab"'
+pex_rc() { # pex_rc OUT ARGS...: policy explain (text) with the test config; status in PX_RC
+	local out=$1
+	shift
+	PX_RC=0
+	"$JIT_SSH_CA" policy explain --config "$T/ca/config.yaml" "$@" >"$out" 2>"$out.err" ||
+		PX_RC=$?
+}
+pex_rc "$T/p14.txt" --user alice --host lab-1 --login deploy
+check "policy explain (text) lists admin as denied next to '*'" \
+	bash -c 'grep -qE "^admin +denied \(rule .no-admin-in-lab.\)$" "$1" &&
+		grep -qE "^\* +allowed " "$1"' _ "$T/p14.txt"
+check "policy explain of an allowed request exits 0 ($PX_RC)" test "$PX_RC" = 0
+pex_rc "$T/p15.txt" --user alice --host lab-1 --login admin
+check "policy explain of a denied request exits 2 ($PX_RC)" test "$PX_RC" = 2
+pex_rc "$T/p16.txt" --user alice --host prod-db-1 --login postgres
+check "policy explain of a request needing approval exits 0 ($PX_RC) with a note" \
+	bash -c '[ "$1" = 0 ] && grep -q "needs approval" "$2.err"' _ "$PX_RC" "$T/p16.txt"
+pex_rc "$T/p17.txt" --user alice --host lab-1.. --login deploy
+check "policy explain of an invalid host name exits 2 ($PX_RC)" test "$PX_RC" = 2
+
+# --ttl takes what jit-ssh --ttl takes: a bare number is seconds, one unit at most.
+pexplain "$T/p18.json" --user alice --host prod-web-3 --login "$L" --ttl 90
+jcheck "policy explain --ttl 90 is 90 seconds" "$T/p18.json" '.ttl_seconds == 90'
+pex_rc "$T/p19.txt" --user alice --host prod-web-3 --login "$L" --ttl 1h30m
+check "policy explain --ttl 1h30m is refused as jit-ssh refuses it: exit 64 ($PX_RC)" \
+	bash -c '[ "$1" = 64 ] && grep -q -- "--ttl" "$2.err"' _ "$PX_RC" "$T/p19.txt"
+
+# jit-ssh explain still reads the CA's answer that carries the denied list.
+explain deploy@lab-1
+check "jit-ssh explain deploy@lab-1 exits 0 with a denied login in the answer (got $EX_RC)" \
+	test "$EX_RC" = 0
+export HAND_PATH=/v1/explain
+hand_body alice lab-1 deploy "$T/keys/alice.pub" >"$T/body6"
+status=$(hand_request "$T/keys/alice" "$T/body6" "$T/resp6")
+jcheck "POST /v1/explain on lab-1: '*' open, admin denied by no-admin-in-lab ($status)" \
+	"$T/resp6" '(.open | map(.login) == ["*"]) and
+		.denied == [.denied[] | select(.login == "admin" and .rule == "no-admin-in-lab")] and
+		(.denied | length == 1)'
+unset HAND_PATH
 
 ledger_json >"$T/ledger3.json"
 jcheck "after all of it the ledger holds no record made by explain" "$T/ledger3.json" \

@@ -3,8 +3,10 @@
 # `jit-ssh-ca reload`) makes the running CA decide by the new policy, without a restart: a
 # login that was allowed is denied and the other way round. /healthz shows the new version,
 # load time and generation; the ledger records "policy_reloaded". An invalid file changes
-# nothing: the old policy still decides, /healthz and the log name FILE:LINE:COL, `reload`
-# exits 1. Reloads under load: every request is decided whole by one policy.
+# nothing: the old policy still decides, the log and `reload` name FILE:LINE:COL and `reload`
+# exits 1, while the unauthenticated /healthz says only that the reload failed, when, and
+# with how many errors (no file, user, group or rule names). Reloads under load: every
+# request is decided whole by one policy.
 . "$(dirname "$0")/lib.sh"
 
 require_sshd
@@ -51,7 +53,8 @@ health "$T/hz0.json"
 jcheck "/healthz shows the policy loaded at start (version, generation, no reload error)" \
 	"$T/hz0.json" '.status == "ok" and .policy_version == $v and
 		(.policy_generation | type) == "number" and (.policy_loaded_at | type) == "number" and
-		.policy_reload_error == null and .ledger_chain_ok == true' --arg v "$V0"
+		.policy_reload_error == null and .policy_reload_failed_at == null and
+		.policy_reload_errors == 0 and .ledger_chain_ok == true' --arg v "$V0"
 G0=$(jq .policy_generation "$T/hz0.json")
 check "serve wrote its PID to serve.pid next to the config" \
 	test "$(cat "$T/ca/serve.pid" 2>/dev/null)" = "$CA_PID"
@@ -105,11 +108,17 @@ check "policy check names the bad key's line ($BAD_LINE) as FILE:LINE:COL" \
 	grep -Eq "policy\.yaml:$BAD_LINE:[0-9]+: " "$T/bad.check"
 LOC=$(grep -Eo "policy\.yaml:$BAD_LINE:[0-9]+:" "$T/bad.check" | head -n 1)
 
+before=$(date +%s)
 kill -HUP "$CA_PID"
 wait_healthz '.policy_reload_error != null'
 health "$T/hz2.json"
-jcheck "/healthz policy_reload_error names $LOC" "$T/hz2.json" \
-	'.policy_reload_error | type == "string" and contains($loc)' --arg loc "$LOC"
+jcheck "/healthz says the reload failed, when, and with 1 error" "$T/hz2.json" \
+	'(.policy_reload_error | type == "string" and contains("1 error")) and
+		.policy_reload_errors == 1 and .policy_reload_failed_at >= $t and
+		.policy_reload_failed_at <= $now' --argjson t "$before" --argjson now "$(date +%s)"
+jcheck "/healthz (unauthenticated) names no file, place, key, rule or group" "$T/hz2.json" \
+	'tostring | (contains("policy.yaml") or contains($loc) or contains("max_tll") or
+		contains("sre-prod")) | not' --arg loc "$LOC"
 jcheck "after the invalid reload the version, generation and load time are unchanged" \
 	"$T/hz2.json" '.policy_version == $v and .policy_generation == $g and
 		.policy_loaded_at == $at' --arg v "$V1" --argjson g "$((G0 + 1))" \
@@ -122,17 +131,27 @@ rc=0
 ca_cmd reload >"$T/reload-bad.out" 2>&1 || rc=$?
 check "jit-ssh-ca reload of the invalid file exits 1 ($rc)" test "$rc" = 1
 check "jit-ssh-ca reload prints the reload error ($LOC)" grep -qF "$LOC" "$T/reload-bad.out"
+check "jit-ssh-ca reload gives the CA's count of errors" grep -q "the CA found 1 error" \
+	"$T/reload-bad.out"
 health "$T/hz2b.json"
 jcheck "the CA still serves the same policy" "$T/hz2b.json" \
 	'.policy_version == $v and .policy_generation == $g' --arg v "$V1" --argjson g "$((G0 + 1))"
 # A policy file that is gone: the same.
+ATTEMPTS=$(jq .policy_reload_attempts "$T/hz2b.json")
 rm "$POLICY"
 kill -HUP "$CA_PID"
-wait_healthz '.policy_reload_error // "" | test("No such file")'
+wait_healthz ".policy_reload_attempts == $((ATTEMPTS + 1))"
 health "$T/hz2c.json"
-jcheck "a missing policy file: /healthz names the file, the policy stays" "$T/hz2c.json" \
-	'(.policy_reload_error | contains("policy.yaml")) and .policy_version == $v and
+jcheck "a missing policy file: /healthz says the reload failed without naming the file" \
+	"$T/hz2c.json" '.policy_reload_error != null and .policy_reload_errors == 1 and
+		(tostring | contains("policy.yaml") | not) and .policy_version == $v and
 		.policy_generation == $g' --arg v "$V1" --argjson g "$((G0 + 1))"
+check "a missing policy file: the CA log names it" grep -q "policy.yaml: No such file" "$T/ca.log"
+rc=0
+ca_cmd reload >"$T/reload-gone.out" 2>&1 || rc=$?
+check "jit-ssh-ca reload of a missing file exits 1 ($rc) and names it" \
+	bash -c '[ "$1" = 1 ] && grep -q "policy.yaml: No such file" "$2"' _ "$rc" \
+	"$T/reload-gone.out"
 check "with the file gone the old policy still decides: bob logs in" test "$(login_as bob)" = in
 reloaded_events "$T/reloaded.json"
 jcheck "no policy_reloaded event for the failed reloads" "$T/reloaded.json" 'length == 1'
@@ -145,7 +164,8 @@ check "jit-ssh-ca reload prints 'policy reloaded: <version>'" \
 health "$T/hz3.json"
 jcheck "/healthz after reload: the first version again, generation +2, the error cleared" \
 	"$T/hz3.json" '.policy_version == $v and .policy_generation == $g and
-		.policy_reload_error == null' --arg v "$V0" --argjson g "$((G0 + 2))"
+		.policy_reload_error == null and .policy_reload_failed_at == null and
+		.policy_reload_errors == 0' --arg v "$V0" --argjson g "$((G0 + 2))"
 check "after reload alice logs in again" test "$(login_as alice)" = in
 check "after reload bob is denied again" test -z "$(login_as bob)"
 check "the CA was never restarted" test "$(cat "$T/ca/serve.pid")" = "$CA_PID"
