@@ -13,6 +13,7 @@
 #include "key.h"
 #include "ledger.h"
 #include "names.h"
+#include "serve.h"
 #include "tlsgen.h"
 #include "util.h"
 
@@ -152,10 +153,59 @@ static char *path_in(const char *dir, const char *name)
 	return asprintf(&p, "%s/%s", dir, name) < 0 ? NULL : p;
 }
 
+/*
+ * Before a rotation (--force) replaces ca_key.pub: append its line to ca_key.previous.pub
+ * (SERVE_PREVIOUS_CA_KEYS_SUFFIX), durably, so the ledger's checkpoints signed by the old key
+ * stay trusted by the start-up check, `ledger verify` and `ledger backup`.
+ */
+static int keep_previous_ca_key(const char *dir, char **ret_error)
+{
+	_cleanup_free_ char *pub = path_in(dir, "ca_key.pub");
+	_cleanup_free_ char *prev = path_in(dir, "ca_key" SERVE_PREVIOUS_CA_KEYS_SUFFIX);
+	_cleanup_free_ char *text = NULL;
+	_cleanup_(key_freep) struct key *k = NULL;
+	size_t len = 0, off = 0;
+	int fd, r;
+
+	if (!pub || !prev)
+		return -ENOMEM;
+	if ((r = tlsgen_read_file(pub, &text, &len)) == -ENOENT)
+		return 0;
+	if (r < 0)
+		return set_error(ret_error, r, "cannot read %s: %s", pub, jit_strerror(r));
+	if (len == 0 || text[len - 1] != '\n')
+		return set_error(ret_error, JIT_E_FORMAT, "%s does not end with a newline", pub);
+	text[len - 1] = 0;
+	if ((r = key_from_line(text, &k, NULL)) < 0)
+		return set_error(ret_error, r,
+				 "%s is not a public-key line (%s): refusing to rotate the CA key "
+				 "without keeping the old one",
+				 pub, jit_strerror(r));
+	text[len - 1] = '\n';
+	fd = open(prev, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return set_error(ret_error, -errno, "cannot open %s: %s", prev, strerror(errno));
+	for (r = 0; off < len && r == 0;) {
+		ssize_t n = write(fd, text + off, len - off);
+		if (n < 0 && errno != EINTR)
+			r = -errno;
+		else if (n > 0)
+			off += (size_t)n;
+	}
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r < 0)
+		return set_error(ret_error, r, "cannot write %s: %s", prev, strerror(-r));
+	return 0;
+}
+
 /* Make @dir (0700), or check an existing one may be (re)initialised. */
 static int prepare_dir(const struct init_options *o, char **ret_error)
 {
 	struct stat st;
+	int r;
 
 	if (mkdir(o->dir, 0700) == 0)
 		return 0;
@@ -176,6 +226,9 @@ static int prepare_dir(const struct init_options *o, char **ret_error)
 					 "%s is already a CA state directory (%s exists); use "
 					 "--force to replace its keys, config and policy",
 					 o->dir, init_files[i]);
+		if (strcmp(init_files[i], "ca_key.pub") == 0 &&
+		    (r = keep_previous_ca_key(o->dir, ret_error)) < 0)
+			return r;
 		if (unlink(p) < 0)
 			return set_error(ret_error, -errno, "cannot remove %s: %s", p,
 					 strerror(errno));

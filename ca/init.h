@@ -12,7 +12,10 @@
  *   DIR/ledger/       the LMDB ledger, mode 0700
  *
  * An existing state directory is refused unless @force; with @force the keys, the config
- * and the policy are replaced but an existing ledger is kept (its history is evidence).
+ * and the policy are replaced but an existing ledger is kept (its history is evidence), and
+ * the old CA public-key line is appended to DIR/ca_key.previous.pub (0644; serve.h,
+ * SERVE_PREVIOUS_CA_KEYS_SUFFIX) first, so the ledger's checkpoints signed by the old key
+ * stay trusted (docs/operating-ca.md, "Checkpoints and CA key rotation").
  */
 #pragma once
 

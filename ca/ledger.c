@@ -8,22 +8,35 @@
  *                 "head"       -> seq (8, BE) || hash (32) of the last record
  *                 "counter"    -> the last serial counter handed out (8, BE)
  *                 "checkpoint" -> seq (8, BE) || time (8, BE) of the last checkpoint record
+ *                 "life_cursor" -> the last seq folded into the two life tables (8, BE)
  *   by_event, by_time, by_user, by_host, by_login, by_request, by_serial
  *                 the envelope's key section entry -> seq (8, BE); DUPSORT|DUPFIXED, so the
  *                 seqs of one key come in log order
  *   nonces        nonce -> expiry (8, BE)
  *   nonce_expiry  expiry (8, BE) || nonce -> "" (oldest first, for pruning)
+ *   life_open     request_id -> received seq (8, BE) || received time (8, BE) || stage (1):
+ *                 requests without a terminal record yet (stage 1: allowed)
+ *   life_unexpired valid_before (8, BE) || serial (8, BE) -> issued seq (8, BE): issued
+ *                 certificates without an "expired" record yet, soonest first
+ *
+ * The two life tables are derived state, not evidence (verify does not read them): each
+ * sweep first folds the records after "life_cursor" into them, in its own write transaction,
+ * then appends what is due (ledger_sweep()).
  *
  * Big-endian keys sort numerically under LMDB's default memcmp order.
  *
  * Writes go through group commit: a caller queues an operation and waits; the first in the
- * queue, when no commit is running, becomes the leader: it takes the queue (up to group_max
+ * queue, when no commit is running, becomes the leader: it waits (briefly, gather()) until
+ * as many operations are queued as the last group had, takes the queue (up to group_max
  * operations), opens one write transaction, gives the issuances their serials and lets
  * their callbacks run in parallel on the callers' threads (issue_prepare_group()), applies
  * everything and commits once. Each operation first does everything that can fail on its
  * own (validation, the issuance callback, the replay check) and only then writes; so a
  * failed operation has written nothing, and a failed write (an LMDB error) fails the whole
  * group, which is aborted. A full map aborts the group, grows the map and retries it.
+ *
+ * LMDB data returned inside a write transaction may move at the next write (lmdb.h): what
+ * the sweep reads it copies before it writes.
  *
  * The map may only be resized while this process has no transaction open (lmdb.h,
  * mdb_env_set_mapsize()), so every transaction is taken under the read side of map_lock and
@@ -53,6 +66,11 @@
 #define HEX_LEN (2 * LEDGER_HASH_LEN)
 #define HEAD_LEN (8 + LEDGER_HASH_LEN)
 #define CKPT_META_LEN 16
+/* life_open values and life_unexpired keys (top of this file). */
+#define OPEN_VAL_LEN 17
+#define UNEXP_KEY_LEN 16
+#define STAGE_RECEIVED 0
+#define STAGE_ALLOWED 1
 #define DUMP_FLAGS (JSON_COMPACT | JSON_SORT_KEYS)
 #define LOAD_FLAGS (JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
 #define LEDGER_MAXDBS 16
@@ -114,7 +132,7 @@ struct ckpt_meta {
 	uint64_t seq, time;
 };
 
-enum op_kind { OP_APPEND, OP_ISSUE, OP_NONCE, OP_CHECKPOINT };
+enum op_kind { OP_APPEND, OP_ISSUE, OP_NONCE, OP_CHECKPOINT, OP_SWEEP };
 
 /* Where an OP_ISSUE's callback stands in its group (guarded by ledger.mu). */
 enum op_phase { PHASE_NONE, PHASE_SIGN, PHASE_SIGNING, PHASE_SIGNED };
@@ -130,10 +148,14 @@ struct op {
 	enum op_phase phase;
 	int prepared;		/* OP_ISSUE: result of the callback and encoding */
 	const char *nonce;	/* OP_NONCE */
-	uint64_t now, keep_sec; /* OP_NONCE, OP_CHECKPOINT (now) */
+	uint64_t now, keep_sec; /* OP_NONCE, OP_CHECKPOINT and OP_SWEEP (now) */
+	bool due_only;		/* OP_CHECKPOINT: only when due (ledger_checkpoint_if_due()) */
+	uint64_t grace_sec;	/* OP_SWEEP */
 	int result;
-	uint64_t seq, serial; /* results */
-	bool pending;	      /* not applied, or applied in a group that failed */
+	uint64_t seq, serial;		 /* results */
+	uint64_t n_expired, n_cancelled; /* OP_SWEEP results */
+	bool more;			 /* OP_SWEEP: work is left for another transaction */
+	bool pending;			 /* not applied, or applied in a group that failed */
 	bool done;
 	pthread_cond_t wake; /* done, given a serial to sign with, or first in the queue */
 	struct op *next;
@@ -152,6 +174,8 @@ struct group {
 struct ledger {
 	MDB_env *env;
 	MDB_dbi records, meta, nonces, nonce_expiry, idx[F_LAST + 1];
+	MDB_dbi life_open, life_unexpired;
+	bool has_life; /* the life tables exist (a read-only open of an older ledger: not) */
 	uint16_t signer_id;
 	bool read_only;
 	uint64_t map_max, grow_step;
@@ -163,7 +187,11 @@ struct ledger {
 	pthread_rwlock_t map_lock;
 	pthread_mutex_t mu;	    /* guards the queue, committing and the ops' phases */
 	pthread_cond_t signed_cond; /* an op's callback has finished */
+	int ckpt_failure;	    /* guarded by mu: ledger_checkpoint_failure() */
 	struct op *queue, **tail;
+	size_t queued;	     /* operations in the queue */
+	size_t last_group;   /* size of the last group committed */
+	struct op *gatherer; /* a leader waiting for its group to fill, or NULL */
 	bool committing;
 	bool locks_ready;
 };
@@ -452,6 +480,18 @@ static int env_view(const struct env *e, json_t **ret)
 	return 0;
 }
 
+/* Events only the ledger writes. */
+static bool event_reserved(const char *ev)
+{
+	static const char *const reserved[] = {LEDGER_EVENT_CHECKPOINT, LEDGER_EVENT_EXPIRED,
+					       LEDGER_EVENT_CANCELLED};
+
+	for (size_t i = 0; ev && i < ELEMENTSOF(reserved); i++)
+		if (strcmp(ev, reserved[i]) == 0)
+			return true;
+	return false;
+}
+
 /*
  * Encode @rec as an envelope without seq, prev and hash (filled in by env_put()). Refuses
  * what ledger_record_decode() would not accept back. @internal allows the ledger's own
@@ -472,8 +512,7 @@ static int record_encode(const json_t *rec, bool internal, uint8_t **ret, size_t
 	for (size_t i = 0; i < ELEMENTSOF(reserved); i++)
 		if (json_object_get(rec, reserved[i]))
 			return -EINVAL;
-	if (!internal && json_is_string(json_object_get(rec, "event")) &&
-	    strcmp(json_string_value(json_object_get(rec, "event")), LEDGER_EVENT_CHECKPOINT) == 0)
+	if (!internal && event_reserved(json_string_value(json_object_get(rec, "event"))))
 		return -EINVAL;
 	r = keys_build(rec, keys, &klen);
 	if (r < 0)
@@ -697,12 +736,18 @@ static int ledger_open_dbs(struct ledger *l, MDB_txn *txn)
 		{fields[F_LOGIN].db, dup, &l->idx[F_LOGIN]},
 		{fields[F_REQUEST].db, dup, &l->idx[F_REQUEST]},
 		{fields[F_SERIAL].db, dup, &l->idx[F_SERIAL]},
+		{"life_open", 0, &l->life_open},
+		{"life_unexpired", 0, &l->life_unexpired},
 	};
 
 	for (size_t i = 0; i < ELEMENTSOF(dbs); i++) {
 		unsigned flags = dbs[i].flags | (l->read_only ? 0 : MDB_CREATE);
+		/* The life tables came later: a read-only open of an older ledger goes without. */
+		bool optional = dbs[i].dbi == &l->life_open || dbs[i].dbi == &l->life_unexpired;
 		int rc = mdb_dbi_open(txn, dbs[i].name, flags, dbs[i].dbi);
 
+		if (rc == MDB_NOTFOUND && optional)
+			continue;
 		if (rc == MDB_NOTFOUND) {
 			/* Read-only: records without our tables are of another format; no
 			 * records at all, an LMDB environment but not a ledger. */
@@ -717,6 +762,8 @@ static int ledger_open_dbs(struct ledger *l, MDB_txn *txn)
 		if (rc)
 			return ledger_mdb_err(rc);
 	}
+	/* Named databases get handles from 2 up (0 and 1 are LMDB's own). */
+	l->has_life = l->life_open > 1 && l->life_unexpired > 1;
 	return 0;
 }
 
@@ -872,7 +919,7 @@ static int g_fail(struct group *g, int rc)
  * entries; the head moves on in @g (stored once per group). */
 static int env_put(struct ledger *l, struct group *g, uint8_t *buf, size_t len, uint64_t *ret_seq)
 {
-	uint8_t kb[8];
+	uint8_t kb[8] = {0};
 	MDB_val k = mval(kb, 8), v = mval(buf, len), ik;
 	struct env e;
 	uint64_t seq;
@@ -1149,31 +1196,524 @@ static int checkpoint_append(struct ledger *l, struct group *g, uint64_t now, ui
 	return 0;
 }
 
+/* Remember how the latest checkpoint attempt went (ledger_checkpoint_failure()). */
+static int checkpoint_noted(struct ledger *l, int r)
+{
+	pthread_mutex_lock(&l->mu);
+	l->ckpt_failure = r < 0 ? r : 0;
+	pthread_mutex_unlock(&l->mu);
+	return r;
+}
+
+/* A checkpoint is due at @now: records follow the last one, and either enough of them or
+ * enough time since it (a ledger's first records: at once). */
+static bool checkpoint_due(const struct ledger *l, const struct group *g, uint64_t now)
+{
+	uint64_t since = g->head.seq - g->ckpt.seq;
+
+	if (!l->ckpt_signer || since == 0)
+		return false;
+	return since >= l->ckpt_records ||
+	       (now >= g->ckpt.time && now - g->ckpt.time >= l->ckpt_sec);
+}
+
 static int op_checkpoint(struct ledger *l, struct group *g, struct op *op)
 {
 	if (!l->ckpt_signer)
 		return -EINVAL;
-	if (g->head.seq == 0)
+	if (op->due_only) {
+		op->seq = 0;
+		if (!checkpoint_due(l, g, op->now))
+			return 0;
+	} else if (g->head.seq == 0) {
 		return JIT_E_NOT_FOUND;
-	if (g->head.seq == g->ckpt.seq) {
+	} else if (g->head.seq == g->ckpt.seq) {
 		op->seq = g->ckpt.seq;
 		return 0;
 	}
-	return checkpoint_append(l, g, op->now, &op->seq);
+	return checkpoint_noted(l, checkpoint_append(l, g, op->now, &op->seq));
 }
 
 /* After a group's operations: a checkpoint when one is due. Its failure (e.g. of the
- * signer) does not fail the group; the next group tries again. */
+ * signer) does not fail the group; the next group tries again, and the failure is kept for
+ * ledger_checkpoint_failure(), since a library does not log. */
 static void checkpoint_if_due(struct ledger *l, struct group *g)
 {
-	uint64_t seq, since = g->head.seq - g->ckpt.seq;
+	uint64_t seq;
 
-	if (!l->ckpt_signer || since == 0)
-		return;
-	if (since < l->ckpt_records &&
-	    (g->max_time < g->ckpt.time || g->max_time - g->ckpt.time < l->ckpt_sec))
-		return;
-	(void)checkpoint_append(l, g, g->max_time, &seq);
+	if (checkpoint_due(l, g, g->max_time))
+		(void)checkpoint_noted(l, checkpoint_append(l, g, g->max_time, &seq));
+}
+
+/* ---- a request's life (ledger.h "A request's life") ---- */
+
+static const char *const state_names[LEDGER_STATE_END] = {
+	[LEDGER_STATE_NONE] = "none",
+	[LEDGER_STATE_RECEIVED] = "received",
+	[LEDGER_STATE_ALLOWED] = "allowed",
+	[LEDGER_STATE_DENIED] = "denied",
+	[LEDGER_STATE_NEEDS_APPROVAL] = "needs_approval",
+	[LEDGER_STATE_ISSUED] = "issued",
+	[LEDGER_STATE_EXPIRED] = "expired",
+	[LEDGER_STATE_CANCELLED] = "cancelled",
+};
+
+const char *ledger_state_name(enum ledger_state st)
+{
+	return (unsigned)st < LEDGER_STATE_END ? state_names[st] : NULL;
+}
+
+int ledger_state_from_name(const char *name, enum ledger_state *ret)
+{
+	for (unsigned i = LEDGER_STATE_NONE + 1; name && i < LEDGER_STATE_END; i++)
+		if (strcmp(name, state_names[i]) == 0) {
+			*ret = (enum ledger_state)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* The state an event puts its request in; @decision is read for "decided" only. */
+static enum ledger_state state_of(const char *ev, size_t len, const char *decision)
+{
+	static const struct {
+		const char *event;
+		enum ledger_state state;
+	} events[] = {
+		{LEDGER_EVENT_RECEIVED, LEDGER_STATE_RECEIVED},
+		{LEDGER_EVENT_ISSUED, LEDGER_STATE_ISSUED},
+		{LEDGER_EVENT_EXPIRED, LEDGER_STATE_EXPIRED},
+		{LEDGER_EVENT_CANCELLED, LEDGER_STATE_CANCELLED},
+		{LEDGER_EVENT_DENIED_V1, LEDGER_STATE_DENIED},
+	};
+	static const struct {
+		const char *decision;
+		enum ledger_state state;
+	} decisions[] = {
+		{"allowed", LEDGER_STATE_ALLOWED},
+		{"denied", LEDGER_STATE_DENIED},
+		{"needs_approval", LEDGER_STATE_NEEDS_APPROVAL},
+	};
+
+	if (!ev)
+		return LEDGER_STATE_NONE;
+	if (len == strlen(LEDGER_EVENT_DECIDED) && memcmp(ev, LEDGER_EVENT_DECIDED, len) == 0) {
+		for (size_t i = 0; decision && i < ELEMENTSOF(decisions); i++)
+			if (strcmp(decision, decisions[i].decision) == 0)
+				return decisions[i].state;
+		return LEDGER_STATE_NONE;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(events); i++)
+		if (len == strlen(events[i].event) && memcmp(ev, events[i].event, len) == 0)
+			return events[i].state;
+	return LEDGER_STATE_NONE;
+}
+
+enum ledger_state ledger_record_state(const json_t *rec)
+{
+	const json_t *ev = json_object_get(rec, "event");
+
+	if (!json_is_string(ev))
+		return LEDGER_STATE_NONE;
+	return state_of(json_string_value(ev), json_string_length(ev),
+			json_string_value(json_object_get(rec, "decision")));
+}
+
+enum ledger_state ledger_story_state(const json_t *events, size_t *ret_index)
+{
+	enum ledger_state st = LEDGER_STATE_NONE;
+	const json_t *rec;
+	size_t i, at = 0;
+
+	json_array_foreach(events, i, rec)
+	{
+		enum ledger_state s = ledger_record_state(rec);
+
+		if (s != LEDGER_STATE_NONE) {
+			st = s;
+			at = i;
+		}
+	}
+	if (st != LEDGER_STATE_NONE && ret_index)
+		*ret_index = at;
+	return st;
+}
+
+/* A non-negative JSON integer field, or 0. */
+static uint64_t u64_field(const json_t *rec, const char *name)
+{
+	const json_t *v = json_object_get(rec, name);
+
+	return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v)
+							       : 0;
+}
+
+/* What one record means for the life tables; everything copied out of the map. */
+struct life {
+	enum ledger_state state;
+	char rid[LEDGER_REQUEST_ID_MAX + 1]; /* "" when the record has no request_id */
+	size_t rid_len;
+	uint64_t seq, time, serial, valid_before;
+};
+
+static int life_of(const struct env *e, struct life *ret)
+{
+	json_auto_t *rec = NULL;
+	const char *decision = NULL;
+	enum ledger_state st;
+	MDB_val ev, v;
+
+	*ret = (struct life){.seq = e->seq};
+	if (!env_key(e, F_EVENT, &ev))
+		return 0;
+	/* Only "decided" (its decision), "issued" and "expired" (valid_before) need the JSON;
+	 * with a decision of "allowed", state_of() tells "decided" records apart. */
+	st = state_of(ev.mv_data, ev.mv_size, "allowed");
+	if (st == LEDGER_STATE_ALLOWED || st == LEDGER_STATE_ISSUED || st == LEDGER_STATE_EXPIRED) {
+		rec = json_loadb((const char *)e->json, e->json_len, LOAD_FLAGS, NULL);
+		if (!rec)
+			return 0; /* not a record we can read: verify names it */
+		decision = json_string_value(json_object_get(rec, "decision"));
+		ret->valid_before = u64_field(rec, "valid_before");
+	}
+	ret->state = state_of(ev.mv_data, ev.mv_size, decision);
+	if (env_key(e, F_TIME, &v))
+		ret->time = get_be64(v.mv_data);
+	if (env_key(e, F_SERIAL, &v))
+		ret->serial = get_be64(v.mv_data);
+	if (env_key(e, F_REQUEST, &v)) {
+		memcpy(ret->rid, v.mv_data, v.mv_size);
+		ret->rid_len = v.mv_size;
+	}
+	return 0;
+}
+
+static void unexp_key(uint8_t kb[UNEXP_KEY_LEN], uint64_t valid_before, uint64_t serial)
+{
+	put_be64(kb, valid_before);
+	put_be64(kb + 8, serial);
+}
+
+static int del_absent_ok(struct group *g, MDB_dbi dbi, MDB_val *k)
+{
+	int rc = mdb_del(g->txn, dbi, k, NULL);
+
+	return rc && rc != MDB_NOTFOUND ? g_fail(g, rc) : 0;
+}
+
+/* Bring the life tables up to date with one record. */
+static int life_fold(struct ledger *l, struct group *g, const struct life *x)
+{
+	uint8_t vb[OPEN_VAL_LEN], kb[UNEXP_KEY_LEN], sb[8];
+	MDB_val k = mval(x->rid, x->rid_len), v;
+	int rc;
+
+	switch (x->state) {
+	case LEDGER_STATE_RECEIVED:
+		if (!x->rid_len)
+			return 0;
+		put_be64(vb, x->seq);
+		put_be64(vb + 8, x->time);
+		vb[16] = STAGE_RECEIVED;
+		v = mval(vb, OPEN_VAL_LEN);
+		rc = mdb_put(g->txn, l->life_open, &k, &v, 0);
+		return rc ? g_fail(g, rc) : 0;
+	case LEDGER_STATE_ALLOWED:
+		if (!x->rid_len)
+			return 0;
+		rc = mdb_get(g->txn, l->life_open, &k, &v);
+		if (rc == MDB_NOTFOUND)
+			return 0;
+		if (rc)
+			return g_fail(g, rc);
+		if (v.mv_size != OPEN_VAL_LEN)
+			return g_fail(g, MDB_CORRUPTED);
+		memcpy(vb, v.mv_data, OPEN_VAL_LEN);
+		vb[16] = STAGE_ALLOWED;
+		v = mval(vb, OPEN_VAL_LEN);
+		rc = mdb_put(g->txn, l->life_open, &k, &v, 0);
+		return rc ? g_fail(g, rc) : 0;
+	case LEDGER_STATE_DENIED:
+	case LEDGER_STATE_NEEDS_APPROVAL:
+	case LEDGER_STATE_CANCELLED:
+		return x->rid_len ? del_absent_ok(g, l->life_open, &k) : 0;
+	case LEDGER_STATE_ISSUED:
+		if (x->rid_len && (rc = del_absent_ok(g, l->life_open, &k)) < 0)
+			return rc;
+		if (!x->serial || !x->valid_before)
+			return 0; /* nothing to expire */
+		unexp_key(kb, x->valid_before, x->serial);
+		put_be64(sb, x->seq);
+		k = mval(kb, UNEXP_KEY_LEN);
+		v = mval(sb, 8);
+		rc = mdb_put(g->txn, l->life_unexpired, &k, &v, 0);
+		return rc ? g_fail(g, rc) : 0;
+	case LEDGER_STATE_EXPIRED:
+		unexp_key(kb, x->valid_before, x->serial);
+		k = mval(kb, UNEXP_KEY_LEN);
+		return del_absent_ok(g, l->life_unexpired, &k);
+	default:
+		return 0;
+	}
+}
+
+/* One record the sweep will append, and the life-table entry it settles. */
+struct due {
+	uint8_t *env;
+	size_t env_len;
+	uint64_t time;
+	bool expired; /* else cancelled */
+	uint8_t key[LEDGER_REQUEST_ID_MAX];
+	size_t key_len;
+};
+
+static void dues_free(struct due *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(d[i].env);
+	free(d);
+}
+
+/* Copy the string fields @names of @from into @to, those that are strings. */
+static int copy_strings(json_t *to, const json_t *from, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		json_t *v = json_object_get(from, names[i]);
+
+		if (json_is_string(v) && json_object_set(to, names[i], v) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The JSON of record @seq (new), read in @g's transaction. */
+static int record_json(struct ledger *l, struct group *g, uint64_t seq, json_t **ret)
+{
+	struct env e;
+	int r = record_get(l, g->txn, seq, &e);
+
+	if (r == JIT_E_FORMAT)
+		return JIT_E_LEDGER_CORRUPT;
+	if (r < 0)
+		return r;
+	*ret = json_loadb((const char *)e.json, e.json_len, LOAD_FLAGS, NULL);
+	return *ret ? 0 : JIT_E_LEDGER_CORRUPT;
+}
+
+static int due_add(struct due *d, json_t *rec, uint64_t time, bool expired, const void *key,
+		   size_t key_len)
+{
+	int r;
+
+	if (!rec)
+		return -ENOMEM;
+	r = record_encode(rec, true, &d->env, &d->env_len);
+	if (r < 0)
+		return r;
+	d->time = time;
+	d->expired = expired;
+	memcpy(d->key, key, key_len);
+	d->key_len = key_len;
+	return 0;
+}
+
+/* "expired" records for certificates whose valid_before is at or before @now. */
+static int collect_expired(struct ledger *l, struct group *g, uint64_t now, struct due *d,
+			   size_t max, size_t *n)
+{
+	static const char *const copied[] = {"request_id", "user", "host", "login", "key_id"};
+	_cleanup_(cursor_closep) MDB_cursor *c = NULL;
+	MDB_val k, v;
+	int r, rc;
+
+	rc = mdb_cursor_open(g->txn, l->life_unexpired, &c);
+	if (rc)
+		return g_fail(g, rc);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && *n < max;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		json_auto_t *issued = NULL;
+		json_auto_t *rec = NULL;
+		uint64_t vb, serial, seq;
+
+		if (k.mv_size != UNEXP_KEY_LEN || v.mv_size != 8)
+			return g_fail(g, MDB_CORRUPTED);
+		vb = get_be64(k.mv_data);
+		serial = get_be64((const uint8_t *)k.mv_data + 8);
+		seq = get_be64(v.mv_data);
+		if (vb > now)
+			break;
+		if (vb > INT64_MAX || serial > INT64_MAX)
+			return JIT_E_LEDGER_CORRUPT;
+		r = record_json(l, g, seq, &issued);
+		if (r < 0)
+			return r;
+		/* clang-format off */
+		rec = json_pack("{s:s, s:I, s:I, s:I, s:I}",
+				"event", LEDGER_EVENT_EXPIRED,
+				"time", (json_int_t)vb,
+				"serial", (json_int_t)serial,
+				"valid_before", (json_int_t)vb,
+				"issued_seq", (json_int_t)seq);
+		/* clang-format on */
+		if (rec && (r = copy_strings(rec, issued, copied, ELEMENTSOF(copied))) < 0)
+			return r;
+		r = due_add(&d[*n], rec, vb, true, k.mv_data, k.mv_size);
+		if (r < 0)
+			return r;
+		(*n)++;
+	}
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : g_fail(g, rc);
+}
+
+/* "cancelled" records for requests received at least @grace_sec before @now. */
+static int collect_cancelled(struct ledger *l, struct group *g, uint64_t now, uint64_t grace_sec,
+			     struct due *d, size_t max, size_t *n)
+{
+	static const char *const copied[] = {"request_id", "user", "host", "login"};
+	static const char *const why[] = {
+		[STAGE_RECEIVED] = "no decision was recorded: the CA stopped, or could not write "
+				   "the ledger, before it answered; nothing was issued",
+		[STAGE_ALLOWED] = "allowed, but no certificate was recorded: the CA stopped, or "
+				  "the ledger could not record the issuance (e.g. it was full), "
+				  "before it answered; nothing was issued",
+	};
+	_cleanup_(cursor_closep) MDB_cursor *c = NULL;
+	MDB_val k, v;
+	int r, rc;
+
+	rc = mdb_cursor_open(g->txn, l->life_open, &c);
+	if (rc)
+		return g_fail(g, rc);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && *n < max;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		json_auto_t *received = NULL;
+		json_auto_t *rec = NULL;
+		uint64_t seq, t;
+		unsigned stage;
+
+		if (v.mv_size != OPEN_VAL_LEN || k.mv_size == 0 ||
+		    k.mv_size > LEDGER_REQUEST_ID_MAX || ((const uint8_t *)v.mv_data)[16] > 1)
+			return g_fail(g, MDB_CORRUPTED);
+		seq = get_be64(v.mv_data);
+		t = get_be64((const uint8_t *)v.mv_data + 8);
+		stage = ((const uint8_t *)v.mv_data)[16];
+		if (t > now || now - t < grace_sec)
+			continue; /* maybe still being answered */
+		r = record_json(l, g, seq, &received);
+		if (r < 0)
+			return r;
+		/* clang-format off */
+		rec = json_pack("{s:s, s:I, s:I, s:s, s:s}",
+				"event", LEDGER_EVENT_CANCELLED,
+				"time", (json_int_t)now,
+				"received_seq", (json_int_t)seq,
+				"last_event", stage == STAGE_ALLOWED ? LEDGER_EVENT_DECIDED
+								     : LEDGER_EVENT_RECEIVED,
+				"reason", why[stage]);
+		/* clang-format on */
+		if (rec && (r = copy_strings(rec, received, copied, ELEMENTSOF(copied))) < 0)
+			return r;
+		r = due_add(&d[*n], rec, now, false, k.mv_data, k.mv_size);
+		if (r < 0)
+			return r;
+		(*n)++;
+	}
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : g_fail(g, rc);
+}
+
+static int life_cursor_store(struct ledger *l, struct group *g, uint64_t seq)
+{
+	uint8_t b[8];
+	MDB_val k = mval("life_cursor", 11), v = mval(b, 8);
+	int rc;
+
+	put_be64(b, seq);
+	rc = mdb_put(g->txn, l->meta, &k, &v, 0);
+	return rc ? g_fail(g, rc) : 0;
+}
+
+/* A sweep's failure: alone while it has written nothing, else the whole group's (so that
+ * nothing half-done commits). */
+static int sweep_fail(struct group *g, int r, bool wrote)
+{
+	if (g->mdb_rc || !wrote)
+		return r;
+	return g_fail(g, r == JIT_E_LEDGER_CORRUPT ? MDB_CORRUPTED : MDB_PANIC);
+}
+
+/*
+ * One sweep transaction: fold the records after the cursor into the life tables (at most
+ * LEDGER_SWEEP_FOLD_MAX), and once they are up to date, append what is due (at most
+ * LEDGER_SWEEP_BATCH_MAX). Everything that can fail on its own happens before the first
+ * record is written; a failure after that fails the group, so nothing half-done commits.
+ */
+static int op_sweep(struct ledger *l, struct group *g, struct op *op)
+{
+	struct due *d = NULL;
+	size_t n = 0;
+	uint64_t cursor = 0, seq;
+	bool wrote = false;
+	MDB_val v;
+	int r;
+
+	op->n_expired = op->n_cancelled = 0;
+	op->more = false;
+	if (!l->has_life)
+		return -EROFS;
+	r = meta_get(l, g->txn, "life_cursor", 8, &v);
+	if (r == 0)
+		cursor = get_be64(v.mv_data);
+	else if (r != JIT_E_NOT_FOUND)
+		return r;
+	if (cursor > g->head.seq)
+		return JIT_E_LEDGER_CORRUPT;
+	for (seq = cursor + 1; seq <= g->head.seq && seq - cursor <= LEDGER_SWEEP_FOLD_MAX; seq++) {
+		struct life x;
+		struct env e;
+
+		r = record_get(l, g->txn, seq, &e);
+		if (r == JIT_E_FORMAT)
+			r = JIT_E_LEDGER_CORRUPT;
+		if (r == 0)
+			r = life_of(&e, &x);
+		if (r == 0)
+			r = life_fold(l, g, &x);
+		if (r < 0)
+			return sweep_fail(g, r, wrote);
+		wrote = wrote || x.state != LEDGER_STATE_NONE;
+	}
+	if (seq <= g->head.seq) {
+		op->more = true;
+		return life_cursor_store(l, g, seq - 1);
+	}
+
+	d = calloc(LEDGER_SWEEP_BATCH_MAX, sizeof *d);
+	if (!d)
+		return sweep_fail(g, -ENOMEM, wrote);
+	r = collect_expired(l, g, op->now, d, LEDGER_SWEEP_BATCH_MAX, &n);
+	if (r == 0)
+		r = collect_cancelled(l, g, op->now, op->grace_sec, d, LEDGER_SWEEP_BATCH_MAX, &n);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		MDB_val k = mval(d[i].key, d[i].key_len);
+
+		wrote = true;
+		r = env_put(l, g, d[i].env, d[i].env_len, &seq);
+		if (r == 0)
+			r = del_absent_ok(g, d[i].expired ? l->life_unexpired : l->life_open, &k);
+		if (r == 0 && d[i].expired)
+			op->n_expired++;
+		else if (r == 0)
+			op->n_cancelled++;
+		if (r == 0 && d[i].time > g->max_time)
+			g->max_time = d[i].time;
+	}
+	if (r == 0)
+		r = life_cursor_store(l, g, g->head.seq);
+	dues_free(d, LEDGER_SWEEP_BATCH_MAX);
+	if (r < 0)
+		return sweep_fail(g, r, wrote);
+	op->more = n == LEDGER_SWEEP_BATCH_MAX;
+	return 0;
 }
 
 static int op_apply(struct ledger *l, struct group *g, struct op *op)
@@ -1189,6 +1729,8 @@ static int op_apply(struct ledger *l, struct group *g, struct op *op)
 		return op_nonce(l, g, op);
 	case OP_CHECKPOINT:
 		return op_checkpoint(l, g, op);
+	case OP_SWEEP:
+		return op_sweep(l, g, op);
 	}
 	return -EINVAL;
 }
@@ -1322,6 +1864,33 @@ static void group_run(struct ledger *l, struct op **ops, size_t n)
  * is done, has a serial to sign with, or has become the first in the queue with no commit
  * running (it then leads the next group).
  */
+/*
+ * A new leader whose callers have just been released by the previous commit would otherwise
+ * take a group of the one or two of them that are back already, leaving the rest for the
+ * next commit: wait (at most GATHER_WAIT_US) until as many operations are queued as the last
+ * group had. A lone caller's last group was 1: it never waits.
+ */
+#define GATHER_WAIT_US 1000
+static void gather(struct ledger *l, struct op *leader)
+{
+	size_t want = l->last_group < l->group_max ? l->last_group : l->group_max;
+	struct timespec deadline;
+
+	if (l->queued >= want)
+		return;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_nsec += GATHER_WAIT_US * 1000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	l->gatherer = leader;
+	while (l->queued < want &&
+	       pthread_cond_timedwait(&leader->wake, &l->mu, &deadline) != ETIMEDOUT)
+		;
+	l->gatherer = NULL;
+}
+
 static int submit(struct ledger *l, struct op *op)
 {
 	struct op *batch[LEDGER_GROUP_MAX];
@@ -1333,6 +1902,9 @@ static int submit(struct ledger *l, struct op *op)
 	pthread_mutex_lock(&l->mu);
 	*l->tail = op;
 	l->tail = &op->next;
+	l->queued++;
+	if (l->gatherer)
+		pthread_cond_signal(&l->gatherer->wake);
 	while (!op->done) {
 		size_t n = 0;
 
@@ -1351,10 +1923,13 @@ static int submit(struct ledger *l, struct op *op)
 			continue;
 		}
 		l->committing = true;
+		gather(l, op);
 		while (l->queue && n < l->group_max) {
 			batch[n++] = l->queue;
 			l->queue = l->queue->next;
 		}
+		l->queued -= n;
+		l->last_group = n;
 		if (!l->queue)
 			l->tail = &l->queue;
 		pthread_mutex_unlock(&l->mu);
@@ -1449,6 +2024,62 @@ int ledger_checkpoint(struct ledger *l, uint64_t now, uint64_t *ret_seq)
 		return r;
 	if (ret_seq)
 		*ret_seq = op.seq;
+	return 0;
+}
+
+int ledger_checkpoint_if_due(struct ledger *l, uint64_t now, uint64_t *ret_seq)
+{
+	struct op op = {.kind = OP_CHECKPOINT, .now = now, .due_only = true};
+	int r;
+
+	if (!l)
+		return -EINVAL;
+	if (l->read_only)
+		return -EROFS;
+	if (!l->ckpt_signer || now > INT64_MAX)
+		return -EINVAL;
+	r = submit(l, &op);
+	if (r < 0)
+		return r;
+	if (ret_seq)
+		*ret_seq = op.seq;
+	return 0;
+}
+
+int ledger_checkpoint_failure(struct ledger *l)
+{
+	int r;
+
+	if (!l)
+		return -EINVAL;
+	pthread_mutex_lock(&l->mu);
+	r = l->ckpt_failure;
+	pthread_mutex_unlock(&l->mu);
+	return r;
+}
+
+int ledger_sweep(struct ledger *l, uint64_t now, uint64_t grace_sec,
+		 struct ledger_sweep_result *ret)
+{
+	struct ledger_sweep_result sum = {0};
+	bool more = true;
+
+	if (!l || now > INT64_MAX)
+		return -EINVAL;
+	if (l->read_only)
+		return -EROFS;
+	while (more) {
+		struct op op = {.kind = OP_SWEEP, .now = now, .grace_sec = grace_sec};
+		int r = submit(l, &op);
+
+		if (r < 0)
+			return r;
+		sum.expired += op.n_expired;
+		sum.cancelled += op.n_cancelled;
+		more = op.more;
+	}
+	if (ret)
+		*ret = sum;
 	return 0;
 }
 

@@ -51,6 +51,14 @@
  *   "jit-ssh-ledger-checkpoint seq=<N> hash=<64 hex> time=<T>\n"
  * (decimal N and T, no leading zeros), so `ssh-keygen -Y verify` can check it too.
  *
+ * A request's life: the CA records "received", "decided" and "issued" (issue.h); the ledger
+ * itself records how each request ends when nobody else does (ledger_sweep()): "expired" once
+ * an issued certificate's valid_before has passed, "cancelled" for a request that never
+ * reached an answer. A request's state is that of its latest life-cycle record
+ * (ledger_record_state()). To do this without rescanning the log, the ledger keeps two
+ * derived tables in the same LMDB environment (open requests; issued certificates not yet
+ * expired), brought up to date from a cursor by each sweep, in the sweep's own transaction.
+ *
  * Thread safety: all calls may be made from several threads at once on one struct ledger.
  * Readers never block writers and see committed records only. A read-only handle (review
  * tools) may be open in another process while the daemon writes; another read-write open
@@ -102,6 +110,22 @@
 #define LEDGER_CHECKPOINT_NAMESPACE "jit-ssh-ledger-checkpoint"
 /* The "event" of checkpoint records; reserved to the ledger. */
 #define LEDGER_EVENT_CHECKPOINT "checkpoint"
+/*
+ * Life-cycle events (docs/ledger.md "A request's life"). The CA writes the first three
+ * (issue.h uses the same names); "denied" is a denial in ledgers of the first version. The
+ * ledger writes "expired" and "cancelled" (ledger_sweep()); like "checkpoint", they are
+ * reserved to it.
+ */
+#define LEDGER_EVENT_RECEIVED "received"
+#define LEDGER_EVENT_DECIDED "decided"
+#define LEDGER_EVENT_ISSUED "issued"
+#define LEDGER_EVENT_DENIED_V1 "denied"
+#define LEDGER_EVENT_EXPIRED "expired"
+#define LEDGER_EVENT_CANCELLED "cancelled"
+/* Most records one sweep transaction appends; most records it reads to bring its tables up
+ * to date (bounded work per transaction: other writers wait meanwhile). */
+#define LEDGER_SWEEP_BATCH_MAX 256u
+#define LEDGER_SWEEP_FOLD_MAX 16384u
 /* Room for a key fingerprint "SHA256:<base64>" and its NUL. */
 #define LEDGER_FINGERPRINT_MAX 64
 /* Room for a ledger_verify2() message and its NUL. */
@@ -174,7 +198,8 @@ struct ledger *ledger_close(struct ledger *l);
  * @record:  the event's fields (borrowed; not modified)
  * @ret_seq: the record's seq, or NULL
  *
- * Required: "event", a string of 1..LEDGER_FIELD_MAX bytes other than "checkpoint", and
+ * Required: "event", a string of 1..LEDGER_FIELD_MAX bytes other than the reserved
+ * "checkpoint", "expired" and "cancelled", and
  * "time", an integer >= 0. The fields "seq", "prev", "v" and "hash" belong to the ledger
  * and may not be supplied. Indexed fields, when present: "user", "host", "login" strings
  * of 1..LEDGER_FIELD_MAX bytes, "request_id" a string of 1..LEDGER_REQUEST_ID_MAX bytes,
@@ -368,12 +393,133 @@ struct ledger_checkpoint {
 int ledger_checkpoint(struct ledger *l, uint64_t now, uint64_t *ret_seq);
 
 /**
+ * ledger_checkpoint_if_due() - Sign the chain head now if a checkpoint is due by time or
+ * count, durably: the timer of a daemon, so that an idle ledger's tail is signed too
+ * @now:     seconds since the epoch: due when records follow the last checkpoint and either
+ *           @now is checkpoint_sec or more past the last checkpoint's "time" (any records, when
+ *           there is no checkpoint yet), or checkpoint_records records follow it
+ * @ret_seq: the new checkpoint record's seq, 0 when none was due; or NULL
+ * Errors: -EINVAL (no checkpoint_signer configured, @now over INT64_MAX), -EROFS, the
+ * signer's errors, and as ledger_append(). Nothing is written on error.
+ */
+int ledger_checkpoint_if_due(struct ledger *l, uint64_t now, uint64_t *ret_seq);
+
+/**
+ * ledger_checkpoint_failure() - Why the latest checkpoint attempt of this handle failed
+ *
+ * Automatic checkpoints (every checkpoint_records records or checkpoint_sec seconds of
+ * record time) are made inside other callers' commits; a failing signer does not fail those
+ * commits, and is reported here instead so that the daemon can say so (once) in its log.
+ * Return: 0 when the latest attempt (automatic or by ledger_checkpoint() or
+ * ledger_checkpoint_if_due()) succeeded or none was made yet, else its error code (e.g. the
+ * signer's JIT_E_AGENT).
+ */
+int ledger_checkpoint_failure(struct ledger *l);
+
+/**
  * ledger_last_checkpoint() - The newest checkpoint record, decoded (not verified)
  * @ret: filled on success
  * Errors: JIT_E_NOT_FOUND (no checkpoint yet), JIT_E_FORMAT (a malformed checkpoint
  * record), JIT_E_LEDGER_CORRUPT (the checkpoint pointer names no checkpoint), JIT_E_LEDGER.
  */
 int ledger_last_checkpoint(struct ledger *l, struct ledger_checkpoint *ret);
+
+/**
+ * enum ledger_state - where a request stands: the state its latest life-cycle record puts
+ * it in (docs/ledger.md "A request's life")
+ * @LEDGER_STATE_NONE:           not a life-cycle record (startup, review, checkpoint, ...)
+ * @LEDGER_STATE_RECEIVED:       "received": no decision recorded yet
+ * @LEDGER_STATE_ALLOWED:        "decided" allowed: no certificate recorded yet
+ * @LEDGER_STATE_DENIED:         "decided" denied (or a first-version "denied" record)
+ * @LEDGER_STATE_NEEDS_APPROVAL: "decided" needs_approval
+ * @LEDGER_STATE_ISSUED:         "issued": the certificate exists
+ * @LEDGER_STATE_EXPIRED:        "expired": the certificate's valid_before has passed
+ * @LEDGER_STATE_CANCELLED:      "cancelled": the request never reached an answer
+ */
+enum ledger_state {
+	LEDGER_STATE_NONE = 0,
+	LEDGER_STATE_RECEIVED,
+	LEDGER_STATE_ALLOWED,
+	LEDGER_STATE_DENIED,
+	LEDGER_STATE_NEEDS_APPROVAL,
+	LEDGER_STATE_ISSUED,
+	LEDGER_STATE_EXPIRED,
+	LEDGER_STATE_CANCELLED,
+	LEDGER_STATE_END, /* not a state: one past the last */
+};
+
+/**
+ * ledger_state_name() - "received", "allowed", "denied", "needs_approval", "issued",
+ * "expired", "cancelled" ("none" for LEDGER_STATE_NONE, NULL out of range); static string
+ */
+const char *ledger_state_name(enum ledger_state s);
+
+/**
+ * ledger_state_from_name() - The state named @name (one of ledger_state_name()'s, not "none")
+ * Errors: -EINVAL (NULL or no such state).
+ */
+int ledger_state_from_name(const char *name, enum ledger_state *ret);
+
+/**
+ * ledger_record_state() - The state a record puts its request in
+ * @record: a record as read back (borrowed), or NULL
+ * Return: LEDGER_STATE_NONE for a record that is not a life-cycle event (and for a
+ * "decided" record with an unknown "decision").
+ */
+enum ledger_state ledger_record_state(const json_t *record);
+
+/**
+ * ledger_story_state() - The state of a request from its records
+ * @events:    the request's records in seq order (ledger_request_events()), borrowed
+ * @ret_index: index in @events of the record that decides the state (the latest
+ *             life-cycle record), or NULL; written only when the state is not NONE
+ * Return: the state, LEDGER_STATE_NONE when no record is a life-cycle event.
+ */
+enum ledger_state ledger_story_state(const json_t *events, size_t *ret_index);
+
+/**
+ * struct ledger_sweep_result - what ledger_sweep() recorded
+ * @expired:   "expired" records appended
+ * @cancelled: "cancelled" records appended
+ */
+struct ledger_sweep_result {
+	uint64_t expired;
+	uint64_t cancelled;
+};
+
+/**
+ * ledger_sweep() - Record the ends of requests nobody else records, durably
+ * @now:       seconds since the epoch (UTC), at most INT64_MAX
+ * @grace_sec: a request whose "received" record is younger than this is never cancelled:
+ *             longer than any request takes from "received" to its answer (the daemon
+ *             uses its replay window plus a margin, serve.h)
+ * @ret:       what was appended, or NULL; written only on success
+ *
+ * Appends, hash-chained like every record and in batches of at most LEDGER_SWEEP_BATCH_MAX
+ * records per durable transaction (group commit):
+ *  - "expired" for every "issued" record with an integer "serial" and "valid_before" whose
+ *    valid_before <= @now (OpenSSH refuses a certificate from valid_before on) and that has
+ *    no "expired" record yet. Fields: "time" = valid_before, "serial", "valid_before",
+ *    "issued_seq", and the issuance's "request_id", "user", "host", "login", "key_id" when
+ *    it has them.
+ *  - "cancelled" for every request with a "received" record at least @grace_sec old (by its
+ *    "time") and no later terminal record ("decided" other than allowed, "issued",
+ *    "cancelled", or a first-version "denied"). Fields: "time" = @now, "request_id",
+ *    "user", "host", "login", "received_seq", "last_event" ("received" or "decided") and
+ *    "reason" (why, in words: no decision, or allowed but no certificate recorded).
+ * Each item is recorded once, also when several processes sweep the same ledger. The work
+ * per transaction is bounded (LEDGER_SWEEP_FOLD_MAX records read), so the first sweep of a
+ * large ledger written before sweeps existed runs many transactions. No "expired" is
+ * recorded for a certificate that is still valid, and no "issued" record of this ledger
+ * follows a "cancelled" one of the same request unless the request took longer than
+ * @grace_sec.
+ *
+ * Errors: -EINVAL (@now over INT64_MAX), -EROFS, JIT_E_LEDGER_FULL, JIT_E_LEDGER,
+ * JIT_E_LEDGER_CORRUPT (a derived table names a record that is not there), -ENOMEM. Batches
+ * committed before an error stay (each is complete); a retry goes on from there.
+ */
+int ledger_sweep(struct ledger *l, uint64_t now, uint64_t grace_sec,
+		 struct ledger_sweep_result *ret);
 
 /**
  * struct ledger_verify_result - what ledger_verify2() found

@@ -26,7 +26,7 @@
 #include "util.h"
 
 /* Most trusted checkpoint keys read from a --checkpoint-key file. */
-#define CHECKPOINT_KEYS_MAX 64
+#define CHECKPOINT_KEYS_MAX SERVE_CHECKPOINT_KEYS_MAX
 #define DUMP_FLAGS (JSON_COMPACT | JSON_SORT_KEYS)
 
 enum {
@@ -48,6 +48,9 @@ enum {
 	O_NOTE,
 	O_IDENTITY,
 	O_REVIEWER,
+	O_STATE,
+	O_FLAGGED,
+	O_GRACE,
 	O_HELP,
 };
 
@@ -75,6 +78,9 @@ static const struct option cli_options[] = {
 	{"note", required_argument, NULL, O_NOTE},
 	{"identity", required_argument, NULL, O_IDENTITY},
 	{"reviewer", required_argument, NULL, O_REVIEWER},
+	{"state", required_argument, NULL, O_STATE},
+	{"flagged", no_argument, NULL, O_FLAGGED},
+	{"grace", required_argument, NULL, O_GRACE},
 	{"help", no_argument, NULL, O_HELP},
 	{0},
 };
@@ -82,13 +88,15 @@ static const struct option cli_options[] = {
 static const char usage_text[] =
 	"Usage: jit-ssh-ca ledger SUBCOMMAND [--config FILE] ...\n"
 	"  list [--user U] [--host H] [--login L] [--serial N] [--request ID] [--since T]\n"
-	"       [--until T] [--event E] [--unreviewed] [--json]\n"
+	"       [--until T] [--event E | --state S | --unreviewed | --flagged] [--json]\n"
 	"  show SERIAL|REQUEST-ID [--json]\n"
 	"  verify [--checkpoint-key FILE]\n"
-	"  export --format jsonl [filters as for list]\n"
+	"  export --format jsonl [filters as for list, without --state]\n"
 	"  correlate FILE|-\n"
 	"  review SERIAL|REQUEST-ID --ok|--flag --note TEXT [-i KEYFILE] [--reviewer NAME]\n"
 	"  backup DEST\n"
+	"  sweep [--grace SECONDS]\n"
+	"S: received, allowed, denied, needs_approval, issued, expired or cancelled.\n"
 	"T: seconds since the epoch, 2026-11-21T13:00:00Z, 2026-11-21, or an age (90s, 30m, 24h,\n"
 	"7d, 2w). See docs/operating-ca.md.\n";
 
@@ -96,7 +104,9 @@ struct opts {
 	const char *config;
 	struct ledger_filter f;
 	const char *since, *until;
-	bool unreviewed, json, ok, flag;
+	bool unreviewed, flagged, json, ok, flag;
+	enum ledger_state state; /* --state, LEDGER_STATE_NONE when not given */
+	uint64_t grace_sec;	 /* --grace */
 	const char *checkpoint_key, *format, *note, *identity, *reviewer;
 	uint32_t seen;
 	int argc;
@@ -337,6 +347,22 @@ static int parse_options(struct cli *c, int argc, char **argv)
 		case O_REVIEWER:
 			o->reviewer = optarg;
 			break;
+		case O_STATE:
+			if (ledger_state_from_name(optarg, &o->state) < 0)
+				return usage_error(
+					c,
+					"--state: '%s' is not one of received, allowed, "
+					"denied, needs_approval, issued, expired, cancelled",
+					optarg);
+			break;
+		case O_FLAGGED:
+			o->flagged = true;
+			break;
+		case O_GRACE:
+			if (parse_u64(optarg, &o->grace_sec) < 0 || o->grace_sec > INT64_MAX)
+				return usage_error(c, "--grace: '%s' is not a number of seconds",
+						   optarg);
+			break;
 		case O_HELP:
 			fputs(usage_text, c->out);
 			return -1;
@@ -444,14 +470,19 @@ static void detail(const json_t *rec, char *buf, size_t len)
 			 str(rec, "signer"));
 	else if (event_is(rec, "denied"))
 		snprintf(buf, len, "%s", str(rec, "decision"));
+	else if (event_is(rec, LEDGER_EVENT_EXPIRED))
+		snprintf(buf, len, "was valid until %s", fmt_time(num(rec, "valid_before"), t));
+	else if (event_is(rec, LEDGER_EVENT_CANCELLED))
+		snprintf(buf, len, "after %s: %s", str(rec, "last_event"), str(rec, "reason"));
 	else
 		buf[0] = 0;
 }
 
 struct list_ctx {
 	struct cli *c;
-	json_t *array;	  /* --json: collected records */
-	json_t *reviewed; /* --unreviewed: request IDs with a review (object used as a set) */
+	json_t *array;	 /* --json, --state: collected records */
+	json_t *reviews; /* --unreviewed, --flagged: request ID -> its latest counted verdict */
+	bool flagged;
 	uint64_t n;
 };
 
@@ -469,25 +500,212 @@ static int print_row(struct list_ctx *x, const json_t *rec)
 	return 0;
 }
 
+static void print_header(struct cli *c)
+{
+	fprintf(c->out, "%-7s %-20s %-15s %-14s %-20s %-10s %-10s %-32s %s\n", "SEQ", "TIME (UTC)",
+		"EVENT", "USER", "HOST", "LOGIN", "SERIAL", "REQUEST", "DETAIL");
+}
+
 static int on_list(void *ctx, const json_t *rec)
 {
 	struct list_ctx *x = ctx;
 
-	if (x->reviewed && json_object_get(x->reviewed, str(rec, "request_id")))
-		return 0;
+	if (x->reviews) {
+		const char *verdict =
+			json_string_value(json_object_get(x->reviews, str(rec, "request_id")));
+
+		if (x->flagged ? !verdict || strcmp(verdict, "flag") : verdict != NULL)
+			return 0;
+	}
 	x->n++;
 	if (x->array)
 		return json_array_append(x->array, (json_t *)rec) < 0 ? -ENOMEM : 0;
 	return print_row(x, rec);
 }
 
+/*
+ * Why a review record does not count (NULL when it does), in @buf: its signature must
+ * verify over its own fields and name the record's own target (ledger_cli_review_check());
+ * the reviewer must not be the requester; with @pol, the signing key must be enrolled for
+ * the reviewer in it.
+ */
+static const char *review_invalid(const json_t *rec, const struct policy *pol, char *buf,
+				  size_t len)
+{
+	_cleanup_(key_freep) struct key *k = NULL;
+	const struct key *const *keys;
+	bool enrolled = false;
+	size_t n;
+	int r = ledger_cli_review_check(rec, &k);
+
+	if (r < 0) {
+		snprintf(buf, len, "its signature does not verify (%s)", jit_strerror(r));
+		return buf;
+	}
+	if (!strcmp(str(rec, "reviewer"), str(rec, "user")))
+		return "the reviewer is the requester";
+	if (strcmp(str(rec, "verdict"), "ok") && strcmp(str(rec, "verdict"), "flag"))
+		return "its verdict is neither ok nor flag";
+	if (!pol)
+		return NULL;
+	if (policy_user_keys(pol, str(rec, "reviewer"), &keys, &n) == 0)
+		for (size_t i = 0; i < n; i++)
+			enrolled = enrolled || key_equal_public(keys[i], k);
+	return enrolled ? NULL : "its key is not enrolled for the reviewer in the current policy";
+}
+
+struct review_scan {
+	struct cli *c;
+	const struct policy *pol;
+	json_t *verdicts;
+};
+
 static int on_review(void *ctx, const json_t *rec)
 {
-	struct list_ctx *x = ctx;
+	struct review_scan *s = ctx;
 	const char *id = str(rec, "request_id");
+	const char *why;
+	char buf[160];
 
-	if (*id && json_object_set_new(x->reviewed, id, json_true()) < 0)
+	if (!*id)
+		return 0;
+	if ((why = review_invalid(rec, s->pol, buf, sizeof(buf)))) {
+		fprintf(s->c->err,
+			"jit-ssh-ca: ledger: the review at seq %" PRIu64 " does not count: %s\n",
+			num(rec, "seq"), why);
+		return 0;
+	}
+	/* The latest counted review of a request decides. */
+	return json_object_set_new(s->verdicts, id, json_string(str(rec, "verdict"))) < 0 ? -ENOMEM
+											  : 0;
+}
+
+/* Request ID -> verdict of its latest review that counts (review_invalid()). */
+static int load_reviews(struct cli *c, json_t **ret)
+{
+	struct ledger_filter rf = {.event = LEDGER_CLI_EVENT_REVIEW};
+	struct review_scan s = {.c = c};
+	struct policy *pol = NULL;
+	_cleanup_free_ char *perr = NULL;
+	int r;
+
+	if (policy_load_file(c->cfg->policy, &pol, &perr) < 0)
+		fprintf(c->err,
+			"jit-ssh-ca: ledger: cannot read the policy %s, so reviews count on their "
+			"signature alone, whoever's key made it\n",
+			c->cfg->policy);
+	s.pol = pol;
+	if (!(s.verdicts = json_object())) {
+		policy_unref(pol);
+		return fail(c, "out of memory");
+	}
+	r = ledger_query(c->l, &rf, on_review, &s);
+	policy_unref(pol);
+	if (r < 0) {
+		json_decref(s.verdicts);
+		return read_error(c, r);
+	}
+	*ret = s.verdicts;
+	return 0;
+}
+
+/* The record that can put a request in each state (--state STATE looks only at those). */
+static const char *const state_events[LEDGER_STATE_END] = {
+	[LEDGER_STATE_RECEIVED] = LEDGER_EVENT_RECEIVED,
+	[LEDGER_STATE_ALLOWED] = LEDGER_EVENT_DECIDED,
+	[LEDGER_STATE_DENIED] = LEDGER_EVENT_DECIDED,
+	[LEDGER_STATE_NEEDS_APPROVAL] = LEDGER_EVENT_DECIDED,
+	[LEDGER_STATE_ISSUED] = LEDGER_EVENT_ISSUED,
+	[LEDGER_STATE_EXPIRED] = LEDGER_EVENT_EXPIRED,
+	[LEDGER_STATE_CANCELLED] = LEDGER_EVENT_CANCELLED,
+};
+
+struct state_ctx {
+	struct cli *c;
+	enum ledger_state want;
+	json_t *rows;
+};
+
+/* A candidate counts when it is its request's latest life-cycle record. */
+static int on_state(void *ctx, const json_t *rec)
+{
+	struct state_ctx *x = ctx;
+	_cleanup_(json_decrefp) json_t *story = NULL;
+	const char *rid = json_string_value(json_object_get(rec, "request_id"));
+	json_t *row;
+	size_t at = 0;
+	int r;
+
+	if (!rid || ledger_record_state(rec) != x->want)
+		return 0;
+	r = ledger_request_events(x->c->l, rid, &story);
+	if (r < 0)
+		return r;
+	if (ledger_story_state(story, &at) != x->want ||
+	    num(json_array_get(story, at), "seq") != num(rec, "seq"))
+		return 0;
+	row = json_deep_copy(rec);
+	if (!row ||
+	    json_object_set_new(row, "state", json_string(ledger_state_name(x->want))) < 0 ||
+	    json_array_append_new(x->rows, row) < 0)
 		return -ENOMEM;
+	return 0;
+}
+
+static int by_seq(const void *a, const void *b)
+{
+	uint64_t x = num(*(json_t *const *)a, "seq"), y = num(*(json_t *const *)b, "seq");
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * --state STATE: one row per request in that state, the record that put it there, among
+ * the records matching the other filters (docs/operating-ca.md).
+ */
+static int list_state(struct cli *c)
+{
+	_cleanup_(json_decrefp) json_t *rows = json_array();
+	_cleanup_free_ json_t **v = NULL;
+	struct state_ctx x = {.c = c, .want = c->o.state, .rows = rows};
+	struct ledger_filter f = c->o.f;
+	struct list_ctx lx = {.c = c};
+	size_t n;
+	int r;
+
+	if (!rows)
+		return fail(c, "out of memory");
+	f.event = state_events[c->o.state];
+	if ((r = ledger_query(c->l, &f, on_state, &x)) < 0)
+		return read_error(c, r);
+	if (c->o.state == LEDGER_STATE_DENIED) {
+		/* Ledgers of the first version: one "denied" record per denial. */
+		f.event = LEDGER_EVENT_DENIED_V1;
+		if ((r = ledger_query(c->l, &f, on_state, &x)) < 0)
+			return read_error(c, r);
+	}
+	n = json_array_size(rows);
+	if (!(v = calloc(n + 1, sizeof(*v))))
+		return fail(c, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_array_get(rows, i);
+	qsort(v, n, sizeof(*v), by_seq);
+	if (c->o.json) {
+		_cleanup_(json_decrefp) json_t *sorted = json_array();
+
+		for (size_t i = 0; sorted && i < n; i++)
+			if (json_array_append(sorted, v[i]) < 0)
+				return fail(c, "out of memory");
+		if (!sorted)
+			return fail(c, "out of memory");
+		json_dumpf(sorted, c->out, JSON_INDENT(2) | JSON_SORT_KEYS);
+		fputc('\n', c->out);
+		return 0;
+	}
+	print_header(c);
+	for (size_t i = 0; i < n; i++)
+		print_row(&lx, v[i]);
+	fprintf(c->out, "%zu request%s %s\n", n, n == 1 ? "" : "s", ledger_state_name(c->o.state));
 	return 0;
 }
 
@@ -495,31 +713,35 @@ static int cmd_list(struct cli *c)
 {
 	_cleanup_free_ char *host = NULL;
 	_cleanup_(json_decrefp) json_t *array = NULL;
-	_cleanup_(json_decrefp) json_t *reviewed = NULL;
-	struct list_ctx x = {.c = c};
+	_cleanup_(json_decrefp) json_t *reviews = NULL;
+	struct list_ctx x = {.c = c, .flagged = c->o.flagged};
+	const char *queue = c->o.unreviewed ? "--unreviewed" : "--flagged";
 	int r;
 
 	if ((r = finish_filter(c, &host)) != 0)
 		return r;
-	if (c->o.unreviewed) {
-		/* The review queue: issuances whose request has no review yet. */
-		struct ledger_filter rf = {.event = LEDGER_CLI_EVENT_REVIEW};
-
+	if (c->o.unreviewed && c->o.flagged)
+		return usage_error(c, "--unreviewed and --flagged are two different lists");
+	if (c->o.state != LEDGER_STATE_NONE) {
+		if (c->o.f.event || c->o.unreviewed || c->o.flagged)
+			return usage_error(c, "--state does not combine with --event, --unreviewed "
+					      "or --flagged");
+		return list_state(c);
+	}
+	if (c->o.unreviewed || c->o.flagged) {
+		/* The review queue: issuances whose request has no counted review yet; or
+		 * those whose latest counted review flagged them. */
 		if (c->o.f.event && strcmp(c->o.f.event, ISSUE_EVENT_ISSUED))
-			return usage_error(c, "--unreviewed lists \"issued\" records only");
+			return usage_error(c, "%s lists \"issued\" records only", queue);
 		c->o.f.event = ISSUE_EVENT_ISSUED;
-		if (!(reviewed = json_object()))
-			return fail(c, "out of memory");
-		x.reviewed = reviewed;
-		if ((r = ledger_query(c->l, &rf, on_review, &x)) < 0)
-			return read_error(c, r);
+		if ((r = load_reviews(c, &reviews)) != 0)
+			return r;
+		x.reviews = reviews;
 	}
 	if (c->o.json && !(x.array = array = json_array()))
 		return fail(c, "out of memory");
 	if (!c->o.json)
-		fprintf(c->out, "%-7s %-20s %-15s %-14s %-20s %-10s %-10s %-32s %s\n", "SEQ",
-			"TIME (UTC)", "EVENT", "USER", "HOST", "LOGIN", "SERIAL", "REQUEST",
-			"DETAIL");
+		print_header(c);
 	if ((r = ledger_query(c->l, &c->o.f, on_list, &x)) < 0)
 		return read_error(c, r);
 	if (c->o.json) {
@@ -527,6 +749,9 @@ static int cmd_list(struct cli *c)
 		fputc('\n', c->out);
 	} else if (c->o.unreviewed) {
 		fprintf(c->out, "%" PRIu64 " issuance%s awaiting review\n", x.n,
+			x.n == 1 ? "" : "s");
+	} else if (c->o.flagged) {
+		fprintf(c->out, "%" PRIu64 " issuance%s flagged by review\n", x.n,
 			x.n == 1 ? "" : "s");
 	}
 	return 0;
@@ -685,6 +910,12 @@ static void show_record(struct cli *c, const json_t *rec, const struct policy *p
 	} else if (event_is(rec, "denied")) {
 		fprintf(c->out, "      denied by rule %s: %s\n", str_or_dash(rec, "rule"),
 			str(rec, "decision"));
+	} else if (event_is(rec, LEDGER_EVENT_EXPIRED)) {
+		fprintf(c->out, "      certificate serial %" PRIu64 " expired: valid until %s\n",
+			num(rec, "serial"), fmt_time(num(rec, "valid_before"), t));
+	} else if (event_is(rec, LEDGER_EVENT_CANCELLED)) {
+		fprintf(c->out, "      cancelled after its \"%s\" record (seq %" PRIu64 "): %s\n",
+			str(rec, "last_event"), num(rec, "received_seq"), str(rec, "reason"));
 	}
 }
 
@@ -715,6 +946,7 @@ static int cmd_show(struct cli *c)
 	rec = json_array_get(events, 0);
 	fprintf(c->out, "request %s: %s as %s on %s\n", str_or_dash(rec, "request_id"),
 		str_or_dash(rec, "user"), str_or_dash(rec, "login"), str_or_dash(rec, "host"));
+	fprintf(c->out, "  state: %s\n", ledger_state_name(ledger_story_state(events, NULL)));
 	json_array_foreach(events, i, rec)
 	{
 		show_record(c, rec, pol);
@@ -731,78 +963,85 @@ static void keys_free(struct key **keys, size_t n)
 		key_free(keys[i]);
 }
 
-/* Public-key lines of @path (blank lines and # comments skipped). */
-static int read_keys(const char *path, struct key **keys, size_t *ret_n)
+/* The keys trusted to sign checkpoints: --checkpoint-key FILE, else the CA's
+ * (serve_checkpoint_keys(): ca_key.pub and ca_key.previous.pub). */
+static int checkpoint_keys(struct cli *c, struct key **keys, size_t *ret_n)
 {
-	_cleanup_free_ char *text = NULL;
-	char *line, *save = NULL;
-	size_t n = 0;
-	int r;
+	const char *from = c->o.checkpoint_key;
 
-	if ((r = tlsgen_read_file(path, &text, NULL)) < 0)
+	return from ? serve_read_public_keys(from, keys, CHECKPOINT_KEYS_MAX, ret_n)
+		    : serve_checkpoint_keys(c->cfg->ca_key, NULL, keys, ret_n);
+}
+
+struct review_verify {
+	uint64_t bad_seq;
+	char error[LEDGER_ERROR_MAX];
+};
+
+static int on_review_verify(void *ctx, const json_t *rec)
+{
+	struct review_verify *v = ctx;
+	int r = ledger_cli_review_check(rec, NULL);
+
+	if (r == -ENOMEM)
 		return r;
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		line += strspn(line, " \t\r");
-		if (!*line || *line == '#')
-			continue;
-		if (n == CHECKPOINT_KEYS_MAX)
-			r = JIT_E_TOO_LARGE;
-		else
-			r = key_from_line(line, &keys[n], NULL);
-		if (r < 0) {
-			keys_free(keys, n);
-			return r;
-		}
-		n++;
+	if (r < 0) {
+		v->bad_seq = num(rec, "seq");
+		snprintf(v->error, sizeof(v->error),
+			 "seq %" PRIu64 ": the review's signature does not verify (%s)", v->bad_seq,
+			 jit_strerror(r));
+		return 1; /* stop at the first */
 	}
-	if (n == 0)
-		return JIT_E_FORMAT;
-	*ret_n = n;
 	return 0;
 }
 
-/* The CA's public key: ca_key.pub beside the key, else the key itself. */
-static int read_ca_public(const struct config *cfg, struct key **keys, size_t *ret_n)
+/* The first review record whose signature does not verify, before seq @before (0: any). */
+static int first_bad_review(struct cli *c, uint64_t before, struct review_verify *ret)
 {
-	_cleanup_free_ char *pub = NULL;
-	struct key *k = NULL;
+	struct ledger_filter f = {.event = LEDGER_CLI_EVENT_REVIEW};
 	int r;
 
-	if (asprintf(&pub, "%s.pub", cfg->ca_key) < 0)
-		return -ENOMEM;
-	if (read_keys(pub, keys, ret_n) == 0)
-		return 0;
-	if ((r = key_load_private(cfg->ca_key, true, &k)) < 0)
+	*ret = (struct review_verify){0};
+	r = ledger_query(c->l, &f, on_review_verify, ret);
+	if (r < 0)
 		return r;
-	r = key_public(k, &keys[0]);
-	key_free(k);
-	if (r == 0)
-		*ret_n = 1;
-	return r;
+	if (before && ret->bad_seq >= before)
+		*ret = (struct review_verify){0};
+	return 0;
 }
 
 static int cmd_verify(struct cli *c)
 {
 	struct key *keys[CHECKPOINT_KEYS_MAX];
 	struct ledger_verify_result res = {0};
-	const char *from;
+	struct review_verify rv;
 	char t[32];
 	size_t n = 0;
-	int r;
+	int r, rr;
 
-	from = c->o.checkpoint_key;
-	r = from ? read_keys(from, keys, &n) : read_ca_public(c->cfg, keys, &n);
-	if (r < 0)
+	if ((r = checkpoint_keys(c, keys, &n)) < 0)
 		return fail(c, "cannot read the checkpoint keys %s: %s",
-			    from ? from : c->cfg->ca_key, jit_strerror(r));
+			    c->o.checkpoint_key ? c->o.checkpoint_key : c->cfg->ca_key,
+			    jit_strerror(r));
 	r = ledger_verify2(c->l, (const struct key *const *)keys, n, &res);
 	keys_free(keys, n);
+	if (r < 0 && r != JIT_E_LEDGER_CORRUPT)
+		return fail(c, "cannot verify the ledger %s: %s", c->cfg->ledger, jit_strerror(r));
+	/* A review is a signed record: a forged one is a broken record too. On a broken chain
+	 * the review index may be broken as well; then the chain's error stands. */
+	rr = first_bad_review(c, r == JIT_E_LEDGER_CORRUPT ? res.bad_seq : 0, &rv);
+	if (rr == -ENOMEM)
+		return fail(c, "out of memory");
+	if (rr == 0 && rv.bad_seq) {
+		fprintf(c->out, "ledger NOT intact: first bad record: %s\n", rv.error);
+		return 1;
+	}
 	if (r == JIT_E_LEDGER_CORRUPT) {
 		fprintf(c->out, "ledger NOT intact: first bad record: %s\n", res.error);
 		return 1;
 	}
-	if (r < 0)
-		return fail(c, "cannot verify the ledger %s: %s", c->cfg->ledger, jit_strerror(r));
+	if (rr < 0)
+		return fail(c, "cannot read the review records: %s", jit_strerror(rr));
 	fprintf(c->out, "ledger intact: %" PRIu64 " records, %" PRIu64 " checkpoint%s verified",
 		res.records, res.checkpoints, res.checkpoints == 1 ? "" : "s");
 	if (res.checkpoints)
@@ -818,22 +1057,49 @@ static int cmd_backup(struct cli *c)
 {
 	struct ledger_options ro = {.read_only = 1};
 	struct ledger_verify_result res = {0};
+	struct key *keys[CHECKPOINT_KEYS_MAX];
 	struct ledger *copy = NULL;
 	const char *dest;
+	size_t n = 0;
 	int r;
 
 	dest = c->o.argv[0];
 	if ((r = ledger_backup(c->l, dest)) < 0)
 		return fail(c, "cannot back the ledger up to %s: %s", dest, jit_strerror(r));
+	/* The copy's checkpoints must be the CA's, as `verify` checks them. */
+	if ((r = checkpoint_keys(c, keys, &n)) < 0) {
+		fprintf(c->err,
+			"jit-ssh-ca: ledger: cannot read the CA's public key (%s): the copy's "
+			"checkpoints are checked for any signer\n",
+			jit_strerror(r));
+		n = 0;
+	}
 	if ((r = ledger_open(dest, &ro, &copy)) == 0)
-		r = ledger_verify2(copy, NULL, 0, &res);
+		r = ledger_verify2(copy, n ? (const struct key *const *)keys : NULL, n, &res);
+	keys_free(keys, n);
 	ledger_close(copy);
 	if (r == JIT_E_LEDGER_CORRUPT)
 		return fail(c, "the copy in %s does NOT verify: %s", dest, res.error);
 	if (r < 0)
 		return fail(c, "cannot verify the copy in %s: %s", dest, jit_strerror(r));
-	fprintf(c->out, "backup written to %s/data.mdb: %" PRIu64 " records, chain intact\n", dest,
-		res.records);
+	fprintf(c->out, "backup written to %s/data.mdb: %" PRIu64 " records, chain intact%s\n",
+		dest, res.records, n ? ", checkpoints by the CA key" : "");
+	return 0;
+}
+
+static int cmd_sweep(struct cli *c)
+{
+	struct ledger_sweep_result res = {0};
+	uint64_t grace = c->o.seen & BIT(O_GRACE) ? c->o.grace_sec : serve_sweep_grace_sec(c->cfg);
+	int r = ledger_sweep(c->l, c->now, grace, &res);
+
+	if (r < 0)
+		return fail(c, "cannot sweep the ledger %s: %s", c->cfg->ledger, jit_strerror(r));
+	fprintf(c->out,
+		"ledger swept: %" PRIu64 " certificate%s expired, %" PRIu64 " request%s cancelled "
+		"(received over %" PRIu64 " s ago and never answered)\n",
+		res.expired, res.expired == 1 ? "" : "s", res.cancelled,
+		res.cancelled == 1 ? "" : "s", grace);
 	return 0;
 }
 
@@ -1058,6 +1324,19 @@ int ledger_cli_review_message(const json_t *target, const char *verdict, const c
 	return 0;
 }
 
+/* @target (a serial or a request ID) names @record's own "serial" or "request_id". */
+static bool target_is_record(const json_t *target, const json_t *record)
+{
+	const json_t *serial = json_object_get(record, "serial");
+	const json_t *rid = json_object_get(record, "request_id");
+
+	if (json_is_integer(target))
+		return json_is_integer(serial) &&
+		       json_integer_value(serial) == json_integer_value(target);
+	return json_is_string(target) && json_is_string(rid) &&
+	       !strcmp(json_string_value(target), json_string_value(rid));
+}
+
 int ledger_cli_review_check(const json_t *record, struct key **ret_key)
 {
 	_cleanup_free_ char *msg = NULL;
@@ -1087,6 +1366,10 @@ int ledger_cli_review_check(const json_t *record, struct key **ret_key)
 	    (r = key_fingerprint(k, &fp)) < 0)
 		return r;
 	if (strcmp(fp, want))
+		return JIT_E_SIGNATURE;
+	/* The signed target must be the record's own: a review copied onto another request's
+	 * record proves nothing about that one. */
+	if (!target_is_record(json_object_get(record, "target"), record))
 		return JIT_E_SIGNATURE;
 	if (ret_key)
 		*ret_key = TAKE_PTR(k);
@@ -1272,7 +1555,8 @@ static const struct {
 	int operands;
 	bool writable;
 } commands[] = {
-	{"list", cmd_list, NULL, FILTERS | BIT(O_UNREVIEWED) | BIT(O_JSON), 0, false},
+	{"list", cmd_list, NULL,
+	 FILTERS | BIT(O_UNREVIEWED) | BIT(O_FLAGGED) | BIT(O_STATE) | BIT(O_JSON), 0, false},
 	{"show", cmd_show, NULL, BIT(O_JSON), 1, false},
 	{"verify", cmd_verify, NULL, BIT(O_CHECKPOINT_KEY), 0, false},
 	{"export", cmd_export, check_export_usage, FILTERS | BIT(O_FORMAT), 0, false},
@@ -1280,6 +1564,7 @@ static const struct {
 	{"review", cmd_review, check_review_usage,
 	 BIT(O_OK) | BIT(O_FLAG) | BIT(O_NOTE) | BIT(O_IDENTITY) | BIT(O_REVIEWER), 1, true},
 	{"backup", cmd_backup, NULL, 0, 1, false},
+	{"sweep", cmd_sweep, NULL, BIT(O_GRACE), 0, true},
 };
 
 int ledger_cli_main(int argc, char **argv, FILE *out, FILE *err)
@@ -1294,7 +1579,7 @@ int ledger_cli_main(int argc, char **argv, FILE *out, FILE *err)
 		return r < 0 ? 0 : r;
 	if (c.o.argc == 0)
 		return usage_error(&c, "missing subcommand (list, show, verify, export, "
-				       "correlate, review or backup)");
+				       "correlate, review, backup or sweep)");
 	sub = c.o.argv[0];
 	c.o.argc--;
 	c.o.argv++;

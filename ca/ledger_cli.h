@@ -4,14 +4,24 @@
  * review tools"; the user's guide is docs/operating-ca.md, the record format docs/ledger.md):
  *
  *   list [--user U] [--host H] [--login L] [--serial N] [--request ID] [--since T]
- *        [--until T] [--event E] [--unreviewed] [--json]
+ *        [--until T] [--event E | --state S | --unreviewed | --flagged] [--json]
+ *                                     records; with --state S (ledger_state_name()), one per
+ *                                     request in state S: the record that put it there
+ *                                     (JSON: plus "state"); --unreviewed: issuances without
+ *                                     a review that counts; --flagged: those whose latest
+ *                                     counted review is a flag
  *   show SERIAL|REQUEST-ID [--json]   the whole story of one request, event by event
- *   verify [--checkpoint-key FILE]    the chain, the checkpoints, the indexes; exit 1 if not
+ *   verify [--checkpoint-key FILE]    the chain, the checkpoints (by FILE's keys, else
+ *                                     serve_checkpoint_keys()), the indexes and every
+ *                                     review's signature; exit 1 if not intact
  *   export --format jsonl [filters]   one JSON object per record per line (SIEM)
  *   correlate FILE|-                  sshd logins joined with their ledger stories; exit 1
  *                                     when a login's certificate is not in the ledger
  *   review SERIAL|REQUEST-ID --ok|--flag --note TEXT [-i KEYFILE] [--reviewer NAME]
- *   backup DEST                       a compacted hot copy, then verified
+ *   backup DEST                       a compacted hot copy, then verified (checkpoints by
+ *                                     serve_checkpoint_keys() when they can be read)
+ *   sweep [--grace SECONDS]           ledger_sweep() now; grace default
+ *                                     serve_sweep_grace_sec()
  *
  * every one with [--config FILE]. T is seconds since the epoch, ISO-8601 UTC
  * ("2026-11-21T13:00:00Z" or "2026-11-21"), or an age such as 90s, 30m, 24h, 7d, 2w.
@@ -22,6 +32,11 @@
  * enabled user of the policy, not the requester), "reviewer_key" (SHA256 fingerprint) and
  * "signature": an armoured SSHSIG, namespace LEDGER_CLI_REVIEW_NAMESPACE, by that key over
  * ledger_cli_review_message().
+ *
+ * A review counts (leaves the --unreviewed queue; --flagged when its verdict is "flag")
+ * when ledger_cli_review_check() passes, the reviewer is not the record's "user", and, when
+ * the policy can be read, the signing key is enrolled for the reviewer in it. The latest
+ * counted review of a request decides. Reviews that do not count are named on @err.
  */
 #pragma once
 
@@ -71,11 +86,13 @@ int ledger_cli_review_message(const json_t *target, const char *verdict, const c
 /**
  * ledger_cli_review_check() - Verify a "review" record's signature: it must be an SSHSIG
  * (namespace LEDGER_CLI_REVIEW_NAMESPACE) over ledger_cli_review_message() of the record's
- * own fields, by the key whose fingerprint is its "reviewer_key"
+ * own fields, by the key whose fingerprint is its "reviewer_key", and its signed "target"
+ * must be the record's own "serial" (an integer target) or "request_id" (a string target)
  * @record:  the record (borrowed)
  * @ret_key: new copy of the signing public key, or NULL if not wanted
  * Errors: JIT_E_FORMAT (fields missing or of the wrong type, signature not armoured),
- * JIT_E_SIGNATURE (does not verify, or signed by another key than "reviewer_key"),
+ * JIT_E_SIGNATURE (does not verify, signed by another key than "reviewer_key", or the
+ * target is not the record's own),
  * JIT_E_NAMESPACE, -ENOMEM.
  */
 int ledger_cli_review_check(const json_t *record, struct key **ret_key);

@@ -244,14 +244,122 @@ static int open_ledger(FILE *log, const struct config *cfg, const struct signer 
 	return r;
 }
 
+uint64_t serve_sweep_grace_sec(const struct config *cfg)
+{
+	return cfg->clock_window_sec + SERVE_SWEEP_MARGIN_SEC;
+}
+
+static void keys_free(struct key **keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		keys[i] = key_free(keys[i]);
+}
+
+int serve_read_public_keys(const char *path, struct key **keys, size_t max, size_t *ret_n)
+{
+	_cleanup_free_ char *text = NULL;
+	char *line, *save = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = tlsgen_read_file(path, &text, NULL)) < 0)
+		return r;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		line += strspn(line, " \t\r");
+		if (!*line || *line == '#')
+			continue;
+		r = n == max ? JIT_E_TOO_LARGE : key_from_line(line, &keys[n], NULL);
+		if (r < 0) {
+			keys_free(keys, n);
+			return r;
+		}
+		n++;
+	}
+	if (n == 0)
+		return JIT_E_FORMAT;
+	*ret_n = n;
+	return 0;
+}
+
+/* The CA's own public key, into keys[0]: from @ca, "<path>.pub", or the private key. */
+static int ca_public(const char *ca_key_path, const struct key *ca, struct key **keys,
+		     size_t *ret_n)
+{
+	_cleanup_(key_freep) struct key *priv = NULL;
+	_cleanup_free_ char *pub = NULL;
+	int r;
+
+	if (ca) {
+		r = key_public(ca, &keys[0]);
+		if (r == 0)
+			*ret_n = 1;
+		return r;
+	}
+	if (asprintf(&pub, "%s.pub", ca_key_path) < 0)
+		return -ENOMEM;
+	if (serve_read_public_keys(pub, keys, SERVE_CHECKPOINT_KEYS_MAX / 2, ret_n) == 0)
+		return 0;
+	if ((r = key_load_private(ca_key_path, true, &priv)) < 0 ||
+	    (r = key_public(priv, &keys[0])) < 0)
+		return r;
+	*ret_n = 1;
+	return 0;
+}
+
+int serve_checkpoint_keys(const char *ca_key_path, const struct key *ca, struct key **keys,
+			  size_t *ret_n)
+{
+	_cleanup_free_ char *previous = NULL;
+	size_t n = 0, more = 0;
+	int r;
+
+	if (!ca_key_path || !keys || !ret_n)
+		return -EINVAL;
+	if (asprintf(&previous, "%s%s", ca_key_path, SERVE_PREVIOUS_CA_KEYS_SUFFIX) < 0)
+		return -ENOMEM;
+	if ((r = ca_public(ca_key_path, ca, keys, &n)) < 0)
+		return r;
+	if (access(previous, F_OK) == 0) {
+		r = serve_read_public_keys(previous, keys + n, SERVE_CHECKPOINT_KEYS_MAX - n,
+					   &more);
+		if (r < 0) {
+			keys_free(keys, n);
+			return r;
+		}
+	}
+	*ret_n = n + more;
+	return 0;
+}
+
+/* The checkpoint keys the start-up check trusts; the previous-keys file is a trust anchor,
+ * so it must be as safe as the CA key. */
+static int load_checkpoint_keys(FILE *log, const struct config *cfg, const struct key *ca,
+				struct key **keys, size_t *ret_n)
+{
+	_cleanup_free_ char *previous = NULL;
+	int r;
+
+	if (asprintf(&previous, "%s%s", cfg->ca_key, SERVE_PREVIOUS_CA_KEYS_SUFFIX) < 0)
+		return -ENOMEM;
+	if (access(previous, F_OK) == 0 && check_trusted(log, previous) < 0)
+		return JIT_E_PERMISSION;
+	r = serve_checkpoint_keys(cfg->ca_key, ca, keys, ret_n);
+	if (r < 0)
+		fprintf(log, "jit-ssh-ca: cannot read the checkpoint keys (%s): %s\n", previous,
+			jit_strerror(r));
+	return r;
+}
+
 /*
- * Verify the chain; a broken one stops the start unless @cont. @ret_error gets the first
- * bad record's message when broken.
+ * Verify the chain, trusting @trusted to sign checkpoints; a broken one stops the start
+ * unless @cont. @ret_error gets the first bad record's message when broken.
  */
-static int check_chain(FILE *log, struct ledger *led, bool cont, bool *ret_ok, char **ret_error)
+static int check_chain(FILE *log, struct ledger *led, const struct key *const *trusted,
+		       size_t n_trusted, const char *ca_key_path, bool cont, bool *ret_ok,
+		       char **ret_error)
 {
 	struct ledger_verify_result res = {0};
-	int r = ledger_verify2(led, NULL, 0, &res);
+	int r = ledger_verify2(led, trusted, n_trusted, &res);
 
 	if (r == 0) {
 		*ret_ok = true;
@@ -267,6 +375,12 @@ static int check_chain(FILE *log, struct ledger *led, bool cont, bool *ret_ok, c
 			"it with `jit-ssh-ca ledger verify` and `ledger show`; to serve anyway "
 			"(this is recorded in the ledger), start with --continue-on-broken-chain\n",
 			res.error);
+		if (strstr(res.error, "untrusted key"))
+			fprintf(log,
+				"jit-ssh-ca: a checkpoint signed by another key than this CA's is "
+				"forged, or from a CA key rotated out: then list the earlier CA "
+				"public keys in %s%s (docs/operating-ca.md)\n",
+				ca_key_path, SERVE_PREVIOUS_CA_KEYS_SUFFIX);
 		return r;
 	}
 	fprintf(log,
@@ -310,13 +424,15 @@ static void reload_policy(FILE *log, struct api *api, struct ledger *led, const 
 	uint64_t now = now_sec();
 	int r;
 
+	/* The messages go to the log (the operator's) only; /healthz is unauthenticated and
+	 * gets the time and the count. */
 	if (load_policy(path, &pol, &err) < 0) {
 		fprintf(log,
 			"jit-ssh-ca: SIGHUP: policy %s NOT reloaded, still serving "
 			"version %s:\n%s\n",
 			path, policy_version(old), err ? err : "out of memory");
 		fflush(log);
-		api_policy_failed(api, err ? err : "out of memory");
+		api_policy_failed(api, now, policy_error_count(err));
 		return;
 	}
 	/* clang-format off */
@@ -335,7 +451,7 @@ static void reload_policy(FILE *log, struct api *api, struct ledger *led, const 
 		fprintf(log, "jit-ssh-ca: SIGHUP: policy %s NOT reloaded: %s\n", path,
 			err ? err : jit_strerror(r));
 		fflush(log);
-		api_policy_failed(api, err ? err : jit_strerror(r));
+		api_policy_failed(api, now, 1);
 		return;
 	}
 	api_policy_set(api, pol, now);
@@ -389,12 +505,136 @@ static int read_tls(FILE *log, const struct config *cfg, char **ret_cert, char *
 	return 0;
 }
 
+/* ---- the ledger's upkeep while serving: sweeps and timed checkpoints ------------------- */
+
+struct upkeep {
+	struct ledger *led;
+	FILE *log;
+	uint64_t grace_sec;
+	bool checkpoints; /* the ledger has a checkpoint signer */
+	int sweep_logged; /* the failure last logged (0: none): each is logged once */
+	int ckpt_logged;
+	pthread_mutex_t mu;
+	pthread_cond_t cond; /* on CLOCK_MONOTONIC */
+	bool stop;
+	bool started;
+	pthread_t thread;
+};
+
+/* Log @r once while it lasts, and once more when it has gone. */
+static void upkeep_report(struct upkeep *u, int *logged, int r, const char *what,
+			  const char *consequence)
+{
+	if (r < 0 && r != *logged)
+		fprintf(u->log, "jit-ssh-ca: cannot %s: %s; %s\n", what, jit_strerror(r),
+			consequence);
+	else if (r == 0 && *logged != 0)
+		fprintf(u->log, "jit-ssh-ca: can %s again\n", what);
+	else
+		return;
+	fflush(u->log);
+	*logged = r;
+}
+
+/* One round: record what expired or was abandoned, sign the tail when it is due. */
+static void upkeep_round(struct upkeep *u, uint64_t now, bool at_start)
+{
+	struct ledger_sweep_result res = {0};
+	int r = ledger_sweep(u->led, now, u->grace_sec, &res);
+
+	upkeep_report(u, &u->sweep_logged, r, "sweep the ledger",
+		      "\"expired\" and \"cancelled\" records wait for the next try");
+	if (r == 0 && (res.cancelled || (at_start && res.expired))) {
+		fprintf(u->log,
+			"jit-ssh-ca: ledger sweep: %llu certificate%s expired, %llu request%s "
+			"cancelled (received over %llu s ago and never answered: `jit-ssh-ca "
+			"ledger list --state cancelled`)\n",
+			(unsigned long long)res.expired, res.expired == 1 ? "" : "s",
+			(unsigned long long)res.cancelled, res.cancelled == 1 ? "" : "s",
+			(unsigned long long)u->grace_sec);
+		fflush(u->log);
+	}
+	if (!u->checkpoints)
+		return;
+	r = ledger_checkpoint_if_due(u->led, now, NULL);
+	if (r == 0)
+		r = ledger_checkpoint_failure(u->led); /* the ones made inside request commits */
+	upkeep_report(u, &u->ckpt_logged, r, "sign a ledger checkpoint",
+		      "the records after the last checkpoint stay unsigned until it works");
+}
+
+static void *upkeep_main(void *arg)
+{
+	struct upkeep *u = arg;
+	struct timespec deadline;
+
+	pthread_mutex_lock(&u->mu);
+	while (!u->stop) {
+		/* From the end of the last round: a long one (a first sweep) is not repeated
+		 * at once. */
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += SERVE_UPKEEP_INTERVAL_SEC;
+		while (!u->stop && pthread_cond_timedwait(&u->cond, &u->mu, &deadline) != ETIMEDOUT)
+			;
+		if (u->stop)
+			break;
+		pthread_mutex_unlock(&u->mu);
+		upkeep_round(u, now_sec(), false);
+		pthread_mutex_lock(&u->mu);
+	}
+	pthread_mutex_unlock(&u->mu);
+	return NULL;
+}
+
+static int upkeep_start(struct upkeep *u)
+{
+	pthread_condattr_t ca;
+	int r;
+
+	if ((r = pthread_condattr_init(&ca)) != 0)
+		return -r;
+	r = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (r == 0)
+		r = pthread_cond_init(&u->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (r != 0)
+		return -r;
+	if ((r = pthread_mutex_init(&u->mu, NULL)) != 0) {
+		pthread_cond_destroy(&u->cond);
+		return -r;
+	}
+	if ((r = pthread_create(&u->thread, NULL, upkeep_main, u)) != 0) {
+		pthread_mutex_destroy(&u->mu);
+		pthread_cond_destroy(&u->cond);
+		return -r;
+	}
+	u->started = true;
+	return 0;
+}
+
+/* Stop the thread (a round in progress finishes first); accepts one never started. */
+static void upkeep_stop(struct upkeep *u)
+{
+	if (!u->started)
+		return;
+	pthread_mutex_lock(&u->mu);
+	u->stop = true;
+	pthread_cond_signal(&u->cond);
+	pthread_mutex_unlock(&u->mu);
+	pthread_join(u->thread, NULL);
+	pthread_mutex_destroy(&u->mu);
+	pthread_cond_destroy(&u->cond);
+	u->started = false;
+}
+
 int serve_run(const struct serve_options *o)
 {
 	_cleanup_(config_freep) struct config *cfg = NULL;
 	_cleanup_(key_freep) struct key *ca = NULL;
 	_cleanup_(policy_unrefp) struct policy *pol = NULL;
 	_cleanup_(ledger_closep) struct ledger *led = NULL;
+	/* After led: stopped before the ledger is closed. */
+	_cleanup_(upkeep_stop) struct upkeep up = {.log = o->log};
 	_cleanup_(secret_freep) char *tls_key = NULL;
 	_cleanup_free_ char *tls_cert = NULL;
 	_cleanup_free_ char *err = NULL;
@@ -402,6 +642,8 @@ int serve_run(const struct serve_options *o)
 	_cleanup_free_ char *chain_error = NULL;
 	struct api *api = NULL;
 	struct signer ca_signer;
+	struct key *trusted[SERVE_CHECKPOINT_KEYS_MAX];
+	size_t n_trusted = 0;
 	bool chain_ok = false;
 	sigset_t sigs;
 	uint64_t records = 0;
@@ -442,8 +684,16 @@ int serve_run(const struct serve_options *o)
 	if (read_tls(o->log, cfg, &tls_cert, &tls_key) < 0)
 		return 1;
 	ca_signer = key_signer(ca);
-	if (open_ledger(o->log, cfg, &ca_signer, &led) < 0 ||
-	    check_chain(o->log, led, o->continue_on_broken_chain, &chain_ok, &chain_error) < 0)
+	if (open_ledger(o->log, cfg, &ca_signer, &led) < 0)
+		return 1;
+	/* Checkpoints are signed with the CA key: one by another key is a forgery (or from a
+	 * CA key rotated out, listed in the previous-keys file). */
+	if (load_checkpoint_keys(o->log, cfg, ca, trusted, &n_trusted) < 0)
+		return 1;
+	r = check_chain(o->log, led, (const struct key *const *)trusted, n_trusted, cfg->ca_key,
+			o->continue_on_broken_chain, &chain_ok, &chain_error);
+	keys_free(trusted, n_trusted);
+	if (r < 0)
 		return 1;
 	r = record_startup(led, ca_fp, pol, chain_ok, o->continue_on_broken_chain, chain_error);
 	if (r < 0) {
@@ -453,6 +703,10 @@ int serve_run(const struct serve_options *o)
 		if (!chain_ok)
 			return 1;
 	}
+	up.led = led;
+	up.grace_sec = serve_sweep_grace_sec(cfg);
+	up.checkpoints = true; /* open_ledger() passes the CA key's signer */
+	upkeep_round(&up, now_sec(), true);
 	if ((r = ledger_count(led, &records)) < 0) {
 		fprintf(o->log, "jit-ssh-ca: cannot read the ledger %s: %s\n", cfg->ledger,
 			jit_strerror(r));
@@ -505,6 +759,11 @@ int serve_run(const struct serve_options *o)
 		(long)getpid(), policy_version(pol), (unsigned long long)records,
 		chain_ok ? "verified" : "BROKEN");
 	fflush(o->log);
+	if ((r = upkeep_start(&up)) < 0)
+		fprintf(o->log,
+			"jit-ssh-ca: cannot start the ledger's upkeep thread: %s; no sweeps or "
+			"timed checkpoints until a restart\n",
+			jit_strerror(r));
 
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)
@@ -518,6 +777,7 @@ int serve_run(const struct serve_options *o)
 	fprintf(o->log, "jit-ssh-ca: %s received, stopping\n",
 		sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	api_stop(api);
+	upkeep_stop(&up);
 	/* Sign the tail, so the last records do not wait for the next start to be covered. */
 	r = ledger_checkpoint(led, now_sec(), NULL);
 	if (r < 0 && r != JIT_E_NOT_FOUND)
@@ -635,10 +895,12 @@ static int reload_with(const struct serve_reload_options *o, const struct config
 {
 	_cleanup_free_ char *url = NULL;
 	_cleanup_free_ char *pin = NULL;
+	_cleanup_free_ char *local_err = NULL;
+	_cleanup_(policy_unrefp) struct policy *local = NULL;
 	_cleanup_(json_decrefp) json_t *before = NULL;
 	char errbuf[CURL_ERROR_SIZE];
 	unsigned long long pid;
-	int r;
+	int r, local_r;
 
 	if ((r = read_number_file(cfg->pid_file, INT32_MAX, &pid)) < 0) {
 		fprintf(o->err,
@@ -658,6 +920,9 @@ static int reload_with(const struct serve_reload_options *o, const struct config
 		fprintf(o->err, "jit-ssh-ca: cannot ask %s before reloading: %s\n", url, errbuf);
 		return 1;
 	}
+	/* /healthz only counts a failed reload's errors; the operator running this may read the
+	 * file, so the messages come from validating it here, just before the daemon does. */
+	local_r = policy_load_file(cfg->policy, &local, &local_err);
 	if (kill((pid_t)pid, SIGHUP) < 0) {
 		fprintf(o->err, "jit-ssh-ca: cannot signal PID %llu (from %s): %s\n", pid,
 			cfg->pid_file, strerror(errno));
@@ -665,6 +930,7 @@ static int reload_with(const struct serve_reload_options *o, const struct config
 	}
 	for (unsigned i = 0; i < SERVE_RELOAD_WAIT_SEC * 1000 / SERVE_RELOAD_POLL_MS; i++) {
 		_cleanup_(json_decrefp) json_t *now = NULL;
+		json_int_t n_errors;
 		struct timespec ts = {0, SERVE_RELOAD_POLL_MS * 1000000L};
 
 		nanosleep(&ts, NULL);
@@ -678,9 +944,22 @@ static int reload_with(const struct serve_reload_options *o, const struct config
 				json_string_value(json_object_get(now, "policy_version")));
 			return 0;
 		}
-		fprintf(o->err, "jit-ssh-ca: policy NOT reloaded (still serving %s):\n%s\n",
-			json_string_value(json_object_get(now, "policy_version")),
-			json_string_value(json_object_get(now, "policy_reload_error")));
+		n_errors = int_field(now, "policy_reload_errors");
+		fprintf(o->err,
+			"jit-ssh-ca: policy %s NOT reloaded (still serving %s): the CA "
+			"found %lld error%s\n",
+			cfg->policy, json_string_value(json_object_get(now, "policy_version")),
+			(long long)n_errors, n_errors == 1 ? "" : "s");
+		if (local_r == JIT_E_POLICY && local_err)
+			fprintf(o->err, "%s\n", local_err);
+		else if (local_r < 0)
+			fprintf(o->err, "%s: %s\n", cfg->policy, jit_strerror(local_r));
+		else
+			fprintf(o->err,
+				"jit-ssh-ca: %s is a valid policy here (as this user); the "
+				"CA's log says why the CA refused it (the file's owner or "
+				"mode, the ledger, or a change since)\n",
+				cfg->policy);
 		return 1;
 	}
 	fprintf(o->err, "jit-ssh-ca: the CA (PID %llu) did not report a reload within %d s\n", pid,

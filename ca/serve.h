@@ -8,8 +8,12 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "config.h"
+#include "key.h"
 
 /* Ledger event names written by the daemon (issue.h has the per-request ones). */
 #define SERVE_EVENT_STARTUP "startup"
@@ -18,6 +22,20 @@
  * asks, milliseconds. */
 #define SERVE_RELOAD_WAIT_SEC 10
 #define SERVE_RELOAD_POLL_MS 100
+/* How often the daemon sweeps the ledger (ledger_sweep(): "expired" and "cancelled"
+ * records) and checks whether a checkpoint is due by time (ledger_checkpoint_if_due()),
+ * seconds. */
+#define SERVE_UPKEEP_INTERVAL_SEC 30
+/* Added to the config's clock_window_sec to make the sweep's grace period, seconds: a
+ * request "received" less than clock_window_sec + this ago is never cancelled. */
+#define SERVE_SWEEP_MARGIN_SEC 60
+/* Earlier CA public keys whose checkpoints stay trusted after a rotation: this file name,
+ * appended to the config's ca_key path (e.g. /var/lib/jit-ssh-ca/ca_key.previous.pub), one
+ * OpenSSH public-key line each. */
+#define SERVE_PREVIOUS_CA_KEYS_SUFFIX ".previous.pub"
+/* Most keys serve_read_public_keys() reads from one file, and serve_checkpoint_keys()
+ * returns. */
+#define SERVE_CHECKPOINT_KEYS_MAX 64
 
 /**
  * struct serve_options - command-line overrides (NULL / -1 / false = take the config's)
@@ -58,15 +76,57 @@ struct serve_options {
  * directories holding them, must be owned by the effective user or root and not writable by
  * group or others (config_check_trusted()); the CA key and TLS key files must be regular
  * files owned by the effective user and neither readable nor writable by group or others;
- * the ledger's chain is verified (ledger_verify2()) and a broken one stops the start unless
- * @o->continue_on_broken_chain; a "startup" record (ca_key, policy_version, chain_ok,
- * continued_on_broken_chain, chain_error when broken) is appended; the PID goes to the
- * config's pid_file once the server listens.
+ * the ledger's chain is verified (ledger_verify2()) with the keys of serve_checkpoint_keys()
+ * trusted to sign checkpoints, and a broken one (also: a checkpoint by any other key) stops
+ * the start unless @o->continue_on_broken_chain; a "startup" record (ca_key,
+ * policy_version, chain_ok, continued_on_broken_chain, chain_error when broken) is appended;
+ * the ledger is swept once (ledger_sweep(), grace serve_sweep_grace_sec()); the PID goes to
+ * the config's pid_file once the server listens.
+ *
+ * While serving, every SERVE_UPKEEP_INTERVAL_SEC a thread sweeps the ledger again and signs
+ * a checkpoint when one is due by time (ledger_checkpoint_if_due()), so that an idle CA
+ * signs its tail too. A failing sweep or checkpoint signer is logged once, with why, and
+ * again when it works again (ledger_checkpoint_failure() covers the checkpoints made inside
+ * request commits).
  *
  * Return: the process exit status (0 after a clean stop, 1 when it could not start); every
  * failure is logged to @o->log naming the file and the problem.
  */
 int serve_run(const struct serve_options *o);
+
+/**
+ * serve_sweep_grace_sec() - The sweep's grace period for @cfg: clock_window_sec +
+ * SERVE_SWEEP_MARGIN_SEC, seconds (ledger_sweep())
+ */
+uint64_t serve_sweep_grace_sec(const struct config *cfg);
+
+/**
+ * serve_read_public_keys() - The OpenSSH public-key lines of a file (blank lines and
+ * "#" comments skipped)
+ * @path:  the file
+ * @keys:  room for @max keys; filled with new keys (key_free() each)
+ * @ret_n: how many (at least 1)
+ * Errors: -errno reading @path, JIT_E_FORMAT (a line that is not a public key, or no key at
+ * all), JIT_E_TOO_LARGE (more than @max keys). On error no key is left allocated.
+ */
+int serve_read_public_keys(const char *path, struct key **keys, size_t max, size_t *ret_n);
+
+/**
+ * serve_checkpoint_keys() - The keys trusted to sign the ledger's checkpoints (the CA signs
+ * them with its CA key, serve_run()): the CA's public key, and the keys of the file
+ * @ca_key_path SERVE_PREVIOUS_CA_KEYS_SUFFIX when it exists (docs/operating-ca.md, CA key
+ * rotation)
+ * @ca_key_path: the config's ca_key
+ * @ca:          the CA key when the caller has loaded it (its public half is used), or NULL:
+ *               then the lines of "@ca_key_path.pub", or if that cannot be read, the public
+ *               half of the private key file
+ * @keys:        room for SERVE_CHECKPOINT_KEYS_MAX keys, filled with new keys (key_free())
+ * @ret_n:       how many
+ * Errors: -ENOMEM, key_load_private()'s (@ca NULL and neither file readable), and
+ * serve_read_public_keys()'s for the previous-keys file. On error no key is left allocated.
+ */
+int serve_checkpoint_keys(const char *ca_key_path, const struct key *ca, struct key **keys,
+			  size_t *ret_n);
 
 /**
  * serve_harden_process() - Keep the keys the process holds out of core dumps and away from

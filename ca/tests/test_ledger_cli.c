@@ -2,8 +2,9 @@
 /*
  * test_ledger_cli.c - `jit-ssh-ca ledger ...` (ledger_cli.h) against a real ledger written by
  * issue_request() in a temporary state directory: time arguments, the review message and
- * its signature check, list with filters and --unreviewed, export, show, verify, and review
- * (who may review, what is recorded, that the signature verifies).
+ * its signature check, list with filters, --state, --unreviewed and --flagged, export, show,
+ * verify (chain, checkpoint keys, review signatures), backup, sweep, and review (who may
+ * review, what is recorded, that the signature verifies, which reviews count).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -26,11 +27,13 @@
 #include "ledger_cli.h"
 #include "policy.h"
 #include "request.h"
+#include "serve.h"
 #include "sig.h"
 
 #define NOW 1700000000ull
 #define ALLOWED_ID "00112233445566778899aabbccddeeff"
 #define DENIED_ID "ffeeddccbbaa99887766554433221100"
+#define OPEN_ID "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f"
 
 struct fixture {
 	char dir[64];
@@ -300,9 +303,10 @@ static json_t *signed_review(const struct key *k, const struct key *claimed, con
 	assert_int_equal(sig_sign(&s, ns, (const uint8_t *)msg, strlen(msg), NULL, &blob, &len), 0);
 	assert_int_equal(sig_armor(blob, len, &armored), 0);
 	assert_int_equal(key_fingerprint(claimed, &fp), 0);
-	rec = json_pack("{s:s, s:I, s:o, s:s, s:s, s:s, s:s, s:s}", "event", "review", "time",
-			(json_int_t)NOW, "target", target, "verdict", "flag", "note", "odd hour",
-			"reviewer", "bob", "reviewer_key", fp, "signature", armored);
+	rec = json_pack("{s:s, s:I, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "event", "review",
+			"time", (json_int_t)NOW, "target", target, "verdict", "flag", "note",
+			"odd hour", "reviewer", "bob", "reviewer_key", fp, "signature", armored,
+			"request_id", ALLOWED_ID, "user", "alice");
 	assert_non_null(rec);
 	free(msg);
 	free(armored);
@@ -601,6 +605,335 @@ static void test_review_usage_is_checked(void **state)
 	assert_int_equal(run(f, "frobnicate", NULL), 2);
 }
 
+static void test_review_copied_onto_another_requests_record_does_not_verify(void **state)
+{
+	struct fixture *f = *state;
+	json_t *rec = signed_review(f->bob, f->bob, LEDGER_CLI_REVIEW_NAMESPACE);
+
+	json_object_set_new(rec, "request_id", json_string(DENIED_ID));
+	assert_int_equal(ledger_cli_review_check(rec, NULL), JIT_E_SIGNATURE);
+	json_decref(rec);
+}
+
+/* Append @rec (stolen) to the fixture's ledger. */
+static void append_to_ledger(struct fixture *f, json_t *rec)
+{
+	struct ledger *l = NULL;
+
+	assert_int_equal(ledger_open(in_dir(f, "ledger"), NULL, &l), 0);
+	assert_int_equal(ledger_append(l, rec, NULL), 0);
+	ledger_close(l);
+	json_decref(rec);
+}
+
+/* `list ARGS... --json` parsed. */
+static json_t *list_json(struct fixture *f, const char *a, const char *b)
+{
+	json_t *out;
+
+	assert_int_equal(run(f, "list", a, b, "--json", NULL), 0);
+	out = json_loads(f->out, 0, NULL);
+	assert_true(json_is_array(out));
+	return out;
+}
+
+static const char *field(const json_t *a, size_t i, const char *name)
+{
+	return json_string_value(json_object_get(json_array_get(a, i), name));
+}
+
+static void test_list_by_state_issued_gives_the_request_by_its_issued_record(void **state)
+{
+	struct fixture *f = *state;
+	json_t *a = list_json(f, "--state", "issued");
+
+	assert_int_equal(json_array_size(a), 1);
+	assert_string_equal(field(a, 0, "request_id"), ALLOWED_ID);
+	assert_string_equal(field(a, 0, "event"), "issued");
+	assert_string_equal(field(a, 0, "state"), "issued");
+	json_decref(a);
+}
+
+static void test_list_by_state_denied_gives_the_denied_request(void **state)
+{
+	struct fixture *f = *state;
+	json_t *a = list_json(f, "--state", "denied");
+
+	assert_int_equal(json_array_size(a), 1);
+	assert_string_equal(field(a, 0, "request_id"), DENIED_ID);
+	assert_string_equal(field(a, 0, "decision"), "denied");
+	json_decref(a);
+	a = list_json(f, "--state", "allowed"); /* its "decided" record is followed by "issued" */
+	assert_int_equal(json_array_size(a), 0);
+	json_decref(a);
+}
+
+static void test_list_by_state_received_gives_a_request_never_decided(void **state)
+{
+	struct fixture *f = *state;
+	json_t *a;
+
+	append_to_ledger(f, json_pack("{s:s, s:I, s:s, s:s}", "event", "received", "time",
+				      (json_int_t)NOW, "request_id", OPEN_ID, "user", "alice"));
+	a = list_json(f, "--state", "received");
+	assert_int_equal(json_array_size(a), 1);
+	assert_string_equal(field(a, 0, "request_id"), OPEN_ID);
+	json_decref(a);
+	a = list_json(f, "--state", "needs_approval");
+	assert_int_equal(json_array_size(a), 0);
+	json_decref(a);
+}
+
+static void test_list_by_state_combines_with_the_other_filters(void **state)
+{
+	struct fixture *f = *state;
+	json_t *a;
+
+	assert_int_equal(run(f, "list", "--state", "issued", "--login", "root", "--json", NULL), 0);
+	a = json_loads(f->out, 0, NULL);
+	assert_int_equal(json_array_size(a), 0);
+	json_decref(a);
+	assert_int_equal(run(f, "list", "--state", "denied", "--login", "root", NULL), 0);
+	assert_contains(f->out, DENIED_ID);
+	assert_contains(f->out, "1 request denied\n");
+}
+
+static void test_list_by_state_refuses_unknown_states_and_other_lists(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(run(f, "list", "--state", "valid", NULL), 2);
+	assert_contains(f->err, "--state: 'valid' is not one of");
+	assert_int_equal(run(f, "list", "--state", "issued", "--event", "issued", NULL), 2);
+	assert_int_equal(run(f, "list", "--state", "issued", "--unreviewed", NULL), 2);
+	assert_int_equal(run(f, "export", "--format", "jsonl", "--state", "issued", NULL), 2);
+}
+
+static void test_sweep_records_the_expiry_which_show_list_and_export_give(void **state)
+{
+	struct fixture *f = *state;
+	char serial[24];
+	json_t *a;
+
+	snprintf(serial, sizeof(serial), "%llu", (unsigned long long)f->serial);
+	/* The fixture's certificate was valid in 2023: it has expired since. */
+	assert_int_equal(run(f, "sweep", NULL), 0);
+	assert_contains(f->out, "ledger swept: 1 certificate expired, 0 requests cancelled");
+	a = list_json(f, "--state", "expired");
+	assert_int_equal(json_array_size(a), 1);
+	assert_string_equal(field(a, 0, "request_id"), ALLOWED_ID);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(a, 0), "serial")),
+			 (json_int_t)f->serial);
+	json_decref(a);
+	a = list_json(f, "--state", "issued");
+	assert_int_equal(json_array_size(a), 0);
+	json_decref(a);
+	assert_int_equal(run(f, "show", serial, NULL), 0);
+	assert_contains(f->out, "  state: expired\n");
+	assert_contains(f->out, " expired\n");
+	assert_contains(f->out, "expired: valid until 2023-11-14T22:28:20Z");
+	assert_int_equal(run(f, "export", "--format", "jsonl", "--event", "expired", NULL), 0);
+	assert_int_equal(count_lines(f->out), 1);
+	assert_contains(f->out, "\"valid_before\":1700000900");
+	assert_int_equal(run(f, "verify", NULL), 0);
+	assert_contains(f->out, "ledger intact: 6 records");
+	assert_int_equal(run(f, "sweep", NULL), 0); /* once only */
+	assert_contains(f->out, "ledger swept: 0 certificates expired, 0 requests cancelled");
+}
+
+static void test_sweep_cancels_a_request_never_answered(void **state)
+{
+	struct fixture *f = *state;
+	json_t *a;
+
+	append_to_ledger(f, json_pack("{s:s, s:I, s:s, s:s}", "event", "received", "time",
+				      (json_int_t)NOW, "request_id", OPEN_ID, "user", "alice"));
+	/* A grace period longer than the request's age: it may still be answered. */
+	assert_int_equal(run(f, "sweep", "--grace", "99999999999", NULL), 0);
+	assert_contains(f->out, "0 requests cancelled");
+	assert_int_equal(run(f, "sweep", NULL), 0);
+	assert_contains(f->out, "1 request cancelled");
+	a = list_json(f, "--state", "cancelled");
+	assert_int_equal(json_array_size(a), 1);
+	assert_string_equal(field(a, 0, "request_id"), OPEN_ID);
+	assert_string_equal(field(a, 0, "last_event"), "received");
+	json_decref(a);
+	assert_int_equal(run(f, "show", OPEN_ID, NULL), 0);
+	assert_contains(f->out, "  state: cancelled\n");
+	assert_contains(f->out, "cancelled after its \"received\" record (seq 6): no decision");
+	assert_int_equal(run(f, "sweep", "--grace", "soon", NULL), 2);
+}
+
+/* A review record of ALLOWED_ID for the queue: valid, or with its note changed after signing. */
+static json_t *queue_review(struct fixture *f, const struct key *k, const char *verdict,
+			    bool tampered)
+{
+	struct signer s = key_signer(k);
+	json_t *target = json_string(ALLOWED_ID), *rec;
+	char *msg = NULL, *armored = NULL, *fp = NULL;
+	uint8_t *blob = NULL;
+	size_t len;
+
+	assert_int_equal(ledger_cli_review_message(target, verdict, "fine", "bob", NOW, &msg), 0);
+	assert_int_equal(sig_sign(&s, LEDGER_CLI_REVIEW_NAMESPACE, (const uint8_t *)msg,
+				  strlen(msg), NULL, &blob, &len),
+			 0);
+	assert_int_equal(sig_armor(blob, len, &armored), 0);
+	assert_int_equal(key_fingerprint(k, &fp), 0);
+	rec = json_pack("{s:s, s:I, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}",
+			"event", "review", "time", (json_int_t)NOW, "target", target, "verdict",
+			verdict, "note", tampered ? "fine, really" : "fine", "reviewer", "bob",
+			"reviewer_key", fp, "signature", armored, "request_id", ALLOWED_ID, "user",
+			"alice", "host", "web-1", "login", "alice", "serial",
+			(json_int_t)f->serial);
+	assert_non_null(rec);
+	free(msg);
+	free(armored);
+	free(fp);
+	free(blob);
+	return rec;
+}
+
+static void test_forged_review_leaves_the_issuance_in_the_queue_and_fails_verify(void **state)
+{
+	struct fixture *f = *state;
+
+	append_to_ledger(f, queue_review(f, f->bob, "ok", true)); /* seq 6 */
+	assert_int_equal(run(f, "list", "--unreviewed", NULL), 0);
+	assert_contains(f->out, ALLOWED_ID);
+	assert_contains(f->out, "1 issuance awaiting review");
+	assert_contains(f->err,
+			"the review at seq 6 does not count: its signature does not verify");
+	assert_int_equal(run(f, "verify", NULL), 1);
+	assert_contains(f->out, "ledger NOT intact: first bad record: seq 6: the review's "
+				"signature does not verify");
+}
+
+static void test_review_signed_by_a_key_not_enrolled_for_the_reviewer_does_not_count(void **state)
+{
+	struct fixture *f = *state;
+
+	/* A valid signature, by a key of its own: the policy does not give it to bob. */
+	append_to_ledger(f, queue_review(f, f->session, "ok", false));
+	assert_int_equal(run(f, "list", "--unreviewed", NULL), 0);
+	assert_contains(f->out, "1 issuance awaiting review");
+	assert_contains(f->err, "its key is not enrolled for the reviewer");
+	assert_int_equal(run(f, "verify", NULL), 0); /* the record itself is intact */
+}
+
+static void test_flagged_issuance_leaves_the_queue_and_stays_in_the_flagged_list(void **state)
+{
+	struct fixture *f = *state;
+	char key[128];
+
+	snprintf(key, sizeof(key), "%s/bob_key", f->dir);
+	assert_int_equal(run(f, "list", "--flagged", NULL), 0);
+	assert_contains(f->out, "0 issuances flagged by review");
+	assert_int_equal(run(f, "review", ALLOWED_ID, "--flag", "--note", "3 am?", "-i", key,
+			     "--reviewer", "bob", NULL),
+			 0);
+	assert_int_equal(run(f, "list", "--unreviewed", NULL), 0);
+	assert_contains(f->out, "0 issuances awaiting review");
+	assert_int_equal(run(f, "list", "--flagged", NULL), 0);
+	assert_contains(f->out, ALLOWED_ID);
+	assert_contains(f->out, "1 issuance flagged by review");
+	/* A later --ok review settles it. */
+	assert_int_equal(run(f, "review", ALLOWED_ID, "--ok", "--note", "INC-7 explains it", "-i",
+			     key, "--reviewer", "bob", NULL),
+			 0);
+	assert_int_equal(run(f, "list", "--flagged", NULL), 0);
+	assert_contains(f->out, "0 issuances flagged by review");
+	assert_int_equal(run(f, "list", "--flagged", "--unreviewed", NULL), 2);
+}
+
+/* Sign the fixture's ledger head as a checkpoint with @k. */
+static void checkpoint_with(struct fixture *f, const struct key *k)
+{
+	struct signer s = key_signer(k);
+	struct ledger_options o = {.checkpoint_signer = &s,
+				   .checkpoint_records = UINT64_MAX,
+				   .checkpoint_sec = UINT64_MAX};
+	struct ledger *l = NULL;
+
+	assert_int_equal(ledger_open(in_dir(f, "ledger"), &o, &l), 0);
+	assert_int_equal(ledger_checkpoint(l, NOW + 10000, NULL), 0);
+	ledger_close(l);
+}
+
+static void test_verify_refuses_a_checkpoint_by_another_key_than_the_cas(void **state)
+{
+	struct fixture *f = *state;
+
+	checkpoint_with(f, f->bob);
+	assert_int_equal(run(f, "verify", NULL), 1);
+	assert_contains(f->out, "seq 6: the checkpoint is signed by an untrusted key");
+}
+
+static void test_verify_trusts_the_keys_of_the_previous_ca_keys_file(void **state)
+{
+	struct fixture *f = *state;
+	char *line = NULL, *text = NULL;
+
+	checkpoint_with(f, f->bob); /* as if bob's key had been the CA key before a rotation */
+	line = key_line(f->bob);
+	assert_true(asprintf(&text, "# rotated out 2023-11-14\n%s\n", line) > 0);
+	write_text(f, "ca_key" SERVE_PREVIOUS_CA_KEYS_SUFFIX, text);
+	assert_int_equal(run(f, "verify", NULL), 0);
+	assert_contains(f->out, "1 checkpoint verified");
+	free(line);
+	free(text);
+}
+
+static void test_backup_verifies_the_copys_checkpoints_with_the_ca_key(void **state)
+{
+	struct fixture *f = *state;
+	char dest[128];
+
+	checkpoint_with(f, f->ca);
+	snprintf(dest, sizeof(dest), "%s/backup-1", f->dir);
+	assert_int_equal(run(f, "backup", dest, NULL), 0);
+	assert_contains(f->out, "chain intact, checkpoints by the CA key");
+	append_to_ledger(f, json_pack("{s:s, s:I}", "event", "startup", "time", (json_int_t)NOW));
+	checkpoint_with(f, f->bob); /* seq 8, after the CA's (6) and the startup record (7) */
+	snprintf(dest, sizeof(dest), "%s/backup-2", f->dir);
+	assert_int_equal(run(f, "backup", dest, NULL), 1);
+	assert_contains(f->err,
+			"does NOT verify: seq 8: the checkpoint is signed by an untrusted key");
+}
+
+static void test_checkpoint_keys_are_the_ca_key_and_the_previous_keys(void **state)
+{
+	struct fixture *f = *state;
+	struct key *keys[SERVE_CHECKPOINT_KEYS_MAX];
+	char *line = NULL;
+	size_t n = 0;
+
+	assert_int_equal(serve_checkpoint_keys(in_dir(f, "ca_key"), f->ca, keys, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(key_equal_public(keys[0], f->ca));
+	key_free(keys[0]);
+	line = key_line(f->bob);
+	write_text(f, "ca_key" SERVE_PREVIOUS_CA_KEYS_SUFFIX, line);
+	assert_int_equal(serve_checkpoint_keys(in_dir(f, "ca_key"), NULL, keys, &n), 0);
+	assert_int_equal(n, 2);
+	assert_true(key_equal_public(keys[0], f->ca)); /* from ca_key.pub */
+	assert_true(key_equal_public(keys[1], f->bob));
+	key_free(keys[0]);
+	key_free(keys[1]);
+	write_text(f, "ca_key" SERVE_PREVIOUS_CA_KEYS_SUFFIX, "not a key\n");
+	assert_int_equal(serve_checkpoint_keys(in_dir(f, "ca_key"), f->ca, keys, &n), JIT_E_FORMAT);
+	free(line);
+}
+
+static void test_the_cas_event_names_are_the_ledgers_life_cycle_events(void **state)
+{
+	(void)state;
+	/* The sweep and the states read what issue.c writes (ledger.h, issue.h). */
+	assert_string_equal(ISSUE_EVENT_RECEIVED, LEDGER_EVENT_RECEIVED);
+	assert_string_equal(ISSUE_EVENT_DECIDED, LEDGER_EVENT_DECIDED);
+	assert_string_equal(ISSUE_EVENT_ISSUED, LEDGER_EVENT_ISSUED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -608,6 +941,7 @@ int main(void)
 		cmocka_unit_test(test_times_are_read_in_every_documented_form),
 		cmocka_unit_test(test_malformed_times_are_refused_and_leave_the_result_alone),
 		cmocka_unit_test(test_review_message_is_the_canonical_json_of_its_five_fields),
+		cmocka_unit_test(test_the_cas_event_names_are_the_ledgers_life_cycle_events),
 		T(test_review_signature_by_the_named_key_verifies),
 		T(test_review_with_any_field_changed_does_not_verify),
 		T(test_review_signed_by_another_key_than_named_does_not_verify),
@@ -629,6 +963,21 @@ int main(void)
 		T(test_reviewer_must_be_enrolled_and_enabled),
 		T(test_reviewer_key_must_be_one_of_theirs),
 		T(test_review_usage_is_checked),
+		T(test_review_copied_onto_another_requests_record_does_not_verify),
+		T(test_list_by_state_issued_gives_the_request_by_its_issued_record),
+		T(test_list_by_state_denied_gives_the_denied_request),
+		T(test_list_by_state_received_gives_a_request_never_decided),
+		T(test_list_by_state_combines_with_the_other_filters),
+		T(test_list_by_state_refuses_unknown_states_and_other_lists),
+		T(test_sweep_records_the_expiry_which_show_list_and_export_give),
+		T(test_sweep_cancels_a_request_never_answered),
+		T(test_forged_review_leaves_the_issuance_in_the_queue_and_fails_verify),
+		T(test_review_signed_by_a_key_not_enrolled_for_the_reviewer_does_not_count),
+		T(test_flagged_issuance_leaves_the_queue_and_stays_in_the_flagged_list),
+		T(test_verify_refuses_a_checkpoint_by_another_key_than_the_cas),
+		T(test_verify_trusts_the_keys_of_the_previous_ca_keys_file),
+		T(test_backup_verifies_the_copys_checkpoints_with_the_ca_key),
+		T(test_checkpoint_keys_are_the_ca_key_and_the_previous_keys),
 #undef T
 	};
 

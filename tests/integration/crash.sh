@@ -4,7 +4,8 @@
 # and restarted at once, CRASH_KILLS times (default 200). After each kill: every certificate
 # a client received (serial and request ID from its answer) is in the ledger as issued to
 # that request, no serial appears twice, `ledger verify` passes; after each restart the CA
-# serves again (its start-up chain check passed). Durability is the point, so the CA speaks
+# serves again (its start-up chain check passed); at the end, a sweep closes every request
+# the kills cut short with one "cancelled" record. Durability is the point, so the CA speaks
 # plain HTTP on loopback here (no TLS cost). scripts/crash-bench runs more kills.
 #
 # Environment: CRASH_KILLS (200), CRASH_CURL_CLIENTS (2), CRASH_JIT_CLIENTS (1),
@@ -260,3 +261,20 @@ jcheck "every start-up found the chain intact (startup events: chain_ok, not con
 		all(.[]; .chain_ok == true and .continued_on_broken_chain == false)' \
 	--argjson n "$served"
 check "ledger verify passes at the end" ca_cmd ledger verify
+
+# ---- the requests the kills cut short: cancelled, each once ------------------------------
+# The CA is stopped, so no request is in flight: a sweep without grace period closes every
+# request that never reached an answer (the daemon's own sweeps wait clock_window_sec + 60 s).
+ca_cmd ledger sweep --grace 0 >"$T/sweep.out" 2>&1 || fail "ledger sweep: $(cat "$T/sweep.out")"
+ok "$(cat "$T/sweep.out")"
+ledger_json >"$T/all2.json"
+jcheck "after the sweep every request has exactly one end: denied, issued or cancelled" \
+	"$T/all2.json" '[.[] | select(.request_id != null and (.event == "received" or
+		.event == "decided" or .event == "issued" or .event == "cancelled"))] |
+		group_by(.request_id) | all(.[]; [.[] | select(.event == "issued" or
+		.event == "cancelled" or (.event == "decided" and .decision != "allowed"))] |
+		length == 1)'
+jq -r '.[] | select(.event == "cancelled") | .request_id' "$T/all2.json" | sort >"$T/cancelled.ids"
+check "no request a client got a certificate for was cancelled" \
+	test -z "$(cut -d' ' -f2 "$T/got.all" | sort | comm -12 - "$T/cancelled.ids")"
+check "ledger verify passes with the sweep's records" ca_cmd ledger verify

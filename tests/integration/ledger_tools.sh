@@ -1,13 +1,16 @@
 #!/bin/bash
 # The ledger review tools (issue 4), as security uses them on a CA that has served real
 # requests: every event of a request is recorded with the documented fields; `ledger list`
-# filters (--user, --host, --login, --serial, --request, --since, --until, --event);
+# filters (--user, --host, --login, --serial, --request, --since, --until, --event, --state);
 # `show SERIAL|REQUEST-ID` tells the story event by event; `export --format jsonl` is one
 # JSON object per line; `review` marks an issuance with the reviewer's enrolled key (a
-# signed record) and `list --unreviewed` is the queue; checkpoints are signed with the CA
-# key; `backup DEST` while the CA serves gives a copy that verifies. A copy of the ledger
-# with one byte changed fails `verify`, which names the first bad record, and the daemon
-# refuses to start on it unless --continue-on-broken-chain, which it records.
+# signed record), `list --unreviewed` is the queue and `list --flagged` what was flagged;
+# checkpoints are signed with the CA key; once a certificate has expired, a sweep records
+# "expired" in its story; `backup DEST` while the CA serves gives a copy that verifies. A
+# copy of the ledger with one byte changed fails `verify`, which names the first bad
+# record, and the daemon refuses to start on it unless --continue-on-broken-chain, which
+# it records; the daemon also refuses a ledger whose checkpoints another key signed, until
+# that key is listed as a previous CA key.
 . "$(dirname "$0")/lib.sh"
 
 require_sshd
@@ -144,6 +147,22 @@ list "$T/f.json" --since "$(($(date +%s) + 3600))"
 jcheck "list --since an hour ahead (seconds since the epoch): nothing" "$T/f.json" 'length == 0'
 list "$T/f.json" --until 2020-01-01
 jcheck "list --until 2020-01-01: nothing" "$T/f.json" 'length == 0'
+list "$T/f.json" --state issued
+jcheck "list --state issued: the two requests with a certificate, by their issued records" \
+	"$T/f.json" 'map(.serial) == [$s1, $s2] and all(.[]; .event == "issued" and
+		.state == "issued")' --argjson s1 "$S1" --argjson s2 "$S2"
+list "$T/f.json" --state denied
+jcheck "list --state denied: the two denied requests, by their decided records" "$T/f.json" \
+	'(map(.request_id) | sort) == ([$rd, $rb] | sort) and all(.[]; .event == "decided" and
+		.decision == "denied" and .state == "denied")' --arg rd "$RD" --arg rb "$RB"
+list "$T/f.json" --state denied --user bob
+jcheck "list --state denied --user bob: bob's request only" "$T/f.json" \
+	'map(.request_id) == [$rb]' --arg rb "$RB"
+list "$T/f.json" --state received
+jcheck "list --state received: no request waits for its decision" "$T/f.json" 'length == 0'
+if ca_cmd ledger list --state valid >"$T/out" 2>&1; then fail "list --state valid succeeded"; fi
+check "list --state with an unknown state is refused, naming the states" \
+	grep -q "needs_approval" "$T/out"
 ca_cmd ledger list --serial "$S1" >"$T/table.txt" 2>&1 || fail "ledger list (table): $(cat "$T/table.txt")"
 check "list without --json prints a table naming the serial and its request" \
 	bash -c 'grep -qw "$1" "$3" && grep -q "$2" "$3"' _ "$S1" "$R1" "$T/table.txt"
@@ -214,6 +233,9 @@ ca_cmd ledger review "$R2" --flag --note "why the database?" --reviewer bob \
 list "$T/q.json" --unreviewed
 jcheck "after bob's --flag review of R2 (signed through ssh-agent), the queue is empty" \
 	"$T/q.json" 'length == 0'
+list "$T/q.json" --flagged
+jcheck "... and list --flagged holds S2, which bob flagged" "$T/q.json" \
+	'map(.serial) == [$s2]' --argjson s2 "$S2"
 list "$T/reviews.json" --event review
 jcheck "the reviews are records: target, verdict, note, reviewer, reviewer_key, signature" \
 	"$T/reviews.json" 'length == 2 and (.[0] | .target == $s1 and .verdict == "ok" and
@@ -269,7 +291,37 @@ check "verify --checkpoint-key ca_key.pub passes" \
 	ca_cmd ledger verify --checkpoint-key "$CA_PUB"
 rc=0
 ca_cmd ledger verify --checkpoint-key "$T/keys/bob.pub" >"$T/verify-bob.out" 2>&1 || rc=$?
-check "verify with another checkpoint key (bob's) fails ($rc)" test "$rc" != 0
+check "verify with another checkpoint key (bob's) fails ($rc)" test "$rc" = 1
+check "... and says why: the first checkpoint is signed by an untrusted key" \
+	grep -Eq "NOT intact: first bad record: seq [0-9]+: the checkpoint is signed by an untrusted key SHA256:" \
+	"$T/verify-bob.out"
+
+# ---- expiry: a sweep records it ----------------------------------------------------------
+new_key kx
+hand_cert kx alice prod-web-3 "$L" 1
+SX=$(jq -r .serial "$T/kx.json")
+RX=$(jq -r .request_id "$T/kx.json")
+VBX=$(jq -r .valid_before "$T/kx.json")
+while [ "$(date +%s)" -lt "$VBX" ]; do sleep 0.2; done # OpenSSH refuses it from valid_before
+ca_cmd ledger sweep >"$T/sweep.out" 2>&1 || fail "ledger sweep: $(cat "$T/sweep.out")"
+check "ledger sweep reports what it recorded" \
+	grep -Eq "^ledger swept: [0-9]+ certificates? expired" "$T/sweep.out"
+ca_cmd ledger show "$SX" >"$T/show-x.txt" 2>&1 || fail "ledger show $SX: $(cat "$T/show-x.txt")"
+check "show SERIAL of an expired certificate: received, decided, issued, then expired" \
+	in_order "$T/show-x.txt" " received" " decided" " issued" " expired"
+check "... and its state is expired" grep -q "^  state: expired" "$T/show-x.txt"
+list "$T/f.json" --state expired
+jcheck "list --state expired: that request, by its expired record (serial, valid_before)" \
+	"$T/f.json" 'map(.request_id) == [$r] and (.[0] | .serial == $s and
+		.valid_before == $vb and .time == $vb and .user == "alice")' \
+	--arg r "$RX" --argjson s "$SX" --argjson vb "$VBX"
+ca_cmd ledger export --format jsonl --request "$RX" >"$T/export-x.jsonl" 2>&1 ||
+	fail "export --request: $(cat "$T/export-x.jsonl")"
+check "export includes the expired record" grep -q '"event":"expired"' "$T/export-x.jsonl"
+ca_cmd ledger sweep >"$T/sweep2.out" 2>&1 || fail "ledger sweep: $(cat "$T/sweep2.out")"
+list "$T/f.json" --request "$RX" --event expired
+jcheck "a second sweep records no second expiry" "$T/f.json" 'length == 1'
+check "the ledger with the sweep's records verifies" ca_cmd ledger verify
 
 # ---- backup while the CA serves ----------------------------------------------------------
 BEFORE=$(jq length "$T/all.json")
@@ -356,3 +408,27 @@ rc=0
 "$JIT_SSH_CA" ledger verify --config "$T/ca2/config.yaml" >"$T/tverify2.out" 2>&1 || rc=$?
 check "the changed copy still fails verify at seq $SEQ_T ($rc)" \
 	bash -c '[ "$1" = 1 ] && grep -Eq "seq $2([^0-9]|\$)" "$3"' _ "$rc" "$SEQ_T" "$T/tverify2.out"
+
+# ---- checkpoints by another key: forged, or from a CA key rotated out --------------------
+cp -a "$T/ca" "$T/ca3"
+rm -f "$T/ca3/serve.pid" "$T/ca3/ca_key" "$T/ca3/ca_key.pub"
+ssh-keygen -q -t ed25519 -N '' -C "another CA key" -f "$T/ca3/ca_key"
+rc=0
+timeout 30 "$JIT_SSH_CA" serve --config "$T/ca3/config.yaml" --port 0 \
+	--port-file "$T/ca3.port" >"$T/serve3.out" 2>&1 || rc=$?
+check "serve refuses a ledger whose checkpoints another key signed (exit $rc, no port)" \
+	test "$rc" != 0 -a "$rc" != 124 -a ! -e "$T/ca3.port"
+check "... naming the checkpoint and the untrusted key" \
+	grep -Eq "seq [0-9]+: the checkpoint is signed by an untrusted key SHA256:" "$T/serve3.out"
+check "... and the file for CA keys rotated out" grep -q "ca_key.previous.pub" "$T/serve3.out"
+cp "$T/ca/ca_key.pub" "$T/ca3/ca_key.previous.pub"
+"$JIT_SSH_CA" serve --config "$T/ca3/config.yaml" --port 0 --port-file "$T/ca3.port" \
+	2>>"$T/ca3.log" &
+CA_PID=$!
+PIDS+=("$CA_PID")
+wait_for "serve with the old CA key in ca_key.previous.pub" "$CA_PID" test -s "$T/ca3.port"
+ok "with the old CA key in ca_key.previous.pub the CA starts on that ledger"
+stop_ca
+ledger_json "$T/ca3/config.yaml" >"$T/all3.json"
+jcheck "... and its start found the chain intact" "$T/all3.json" \
+	'[.[] | select(.event == "startup")] | last | .chain_ok == true'
