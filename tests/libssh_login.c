@@ -15,8 +15,18 @@
  * --key/--cert: an unencrypted OpenSSH private key and its certificate line, joined with
  *          ssh_pki_copy_cert_to_privkey() and offered with ssh_userauth_publickey().
  *
- * Exit status: the remote command's status; 255 when connecting, host-key checking or
- * authentication fails (with one line on stderr saying which).
+ * Exit status: the remote command's status once it ran; otherwise one of the codes below,
+ * each with one line on stderr saying what failed, so that a test can tell a server that
+ * refused the certificate from a client that never offered it:
+ *
+ *   2                  usage
+ *   EXIT_LOCAL (250)   the key or certificate files cannot be read, or do not match
+ *   EXIT_CONNECT (251) setting up or connecting the session failed
+ *   EXIT_HOSTKEY (252) the server's host key is not the one in the known_hosts file
+ *   EXIT_REFUSED (253) the server refused the authentication (SSH_AUTH_DENIED); an
+ *                      error during authentication (no agent, a broken connection) is
+ *                      EXIT_CONNECT
+ *   EXIT_COMMAND (254) the command could not be run, or its exit status was lost
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -26,7 +36,13 @@
 
 #include <libssh/libssh.h>
 
-#define FAIL 255
+enum {
+	EXIT_LOCAL = 250,
+	EXIT_CONNECT = 251,
+	EXIT_HOSTKEY = 252,
+	EXIT_REFUSED = 253,
+	EXIT_COMMAND = 254,
+};
 
 struct opts {
 	int port;
@@ -76,10 +92,17 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/* Not an ssh_auth_e value: the key and certificate files could not be offered at all. */
+#define AUTH_NOT_OFFERED (-100)
+
+/*
+ * Offer the key file with its certificate: the ssh_userauth_publickey() result, or
+ * AUTH_NOT_OFFERED when the files cannot be used.
+ */
 static int auth_with_cert_file(ssh_session s, const struct opts *o)
 {
 	ssh_key priv = NULL, cert = NULL;
-	int r = SSH_AUTH_ERROR;
+	int r = AUTH_NOT_OFFERED;
 
 	if (ssh_pki_import_privkey_file(o->key, NULL, NULL, NULL, &priv) != SSH_OK) {
 		fprintf(stderr, "libssh_login: cannot read private key %s\n", o->key);
@@ -106,11 +129,11 @@ static int run_command(ssh_session s, const char *command)
 {
 	ssh_channel ch;
 	char buf[4096];
-	int status = FAIL;
+	int status = EXIT_COMMAND;
 
 	ch = ssh_channel_new(s);
 	if (!ch)
-		return FAIL;
+		return EXIT_COMMAND;
 	if (ssh_channel_open_session(ch) != SSH_OK ||
 	    ssh_channel_request_exec(ch, command) != SSH_OK) {
 		fprintf(stderr, "libssh_login: cannot run command: %s\n", ssh_get_error(s));
@@ -130,7 +153,7 @@ static int run_command(ssh_session s, const char *command)
 	ssh_channel_send_eof(ch);
 	status = ssh_channel_get_exit_status(ch);
 	if (status < 0)
-		status = FAIL;
+		status = EXIT_COMMAND;
 out:
 	ssh_channel_close(ch);
 	ssh_channel_free(ch);
@@ -142,7 +165,7 @@ int main(int argc, char **argv)
 	struct opts o = { 0 };
 	ssh_session s;
 	unsigned port;
-	int off = 0, r, status = FAIL;
+	int off = 0, r, status = EXIT_CONNECT;
 
 	if (parse_args(argc, argv, &o) < 0)
 		return usage();
@@ -150,7 +173,7 @@ int main(int argc, char **argv)
 
 	s = ssh_new();
 	if (!s)
-		return FAIL;
+		return EXIT_CONNECT;
 	if (ssh_options_set(s, SSH_OPTIONS_HOST, "127.0.0.1") < 0 ||
 	    ssh_options_set(s, SSH_OPTIONS_PORT, &port) < 0 ||
 	    ssh_options_set(s, SSH_OPTIONS_USER, o.login) < 0 ||
@@ -166,11 +189,22 @@ int main(int argc, char **argv)
 	}
 	if (ssh_session_is_known_server(s) != SSH_KNOWN_HOSTS_OK) {
 		fprintf(stderr, "libssh_login: host key not in %s\n", o.known_hosts);
+		status = EXIT_HOSTKEY;
 		goto disconnect;
 	}
 	r = o.agent ? ssh_userauth_agent(s, o.login) : auth_with_cert_file(s, &o);
+	if (r == AUTH_NOT_OFFERED) {
+		status = EXIT_LOCAL;
+		goto disconnect;
+	}
+	if (r == SSH_AUTH_DENIED || r == SSH_AUTH_PARTIAL) {
+		fprintf(stderr, "libssh_login: authentication as %s refused by the server: %s\n",
+			o.login, ssh_get_error(s));
+		status = EXIT_REFUSED;
+		goto disconnect;
+	}
 	if (r != SSH_AUTH_SUCCESS) {
-		fprintf(stderr, "libssh_login: authentication as %s refused: %s\n", o.login,
+		fprintf(stderr, "libssh_login: authentication as %s failed: %s\n", o.login,
 			ssh_get_error(s));
 		goto disconnect;
 	}

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
-# lib.sh - what the client's end-to-end scripts (pin.sh, explain.sh) share: a temporary
-# directory, the real CA (jit-ssh-ca init + serve on an ephemeral loopback port, TLS), a
-# real ssh-agent, and "ok N - what" reporting. Every process started here is stopped by its
-# PID when the script exits, and the directory is removed.
+# lib.sh - what the client's end-to-end scripts (pin.sh, explain.sh, errors.sh, ca_bundle.sh)
+# share: a temporary directory, the real CA (jit-ssh-ca init + serve on an ephemeral
+# loopback port, TLS), a real ssh-agent, and "ok N - what" reporting. Every process started
+# here is stopped by its PID when the script exits, and the directory is removed.
 # Environment (agent/tests/meson.build): JIT_SSH_CA, JIT_SSH (the built binaries).
 set -euo pipefail
 umask 022
@@ -51,19 +51,46 @@ new_key() { ssh-keygen -q -t ed25519 -N '' -C "$1" -f "$T/$1"; }
 # key_of NAME: the public-key line of $T/NAME.pub without its comment
 key_of() { cut -d' ' -f1,2 "$T/$1.pub"; }
 
-# start_ca: jit-ssh-ca init, then $T/policy.yaml (written by the caller) as its policy,
-# then serve; sets URL and PIN (checked against what init printed)
+# start_ca: init_ca, then serve_ca
 start_ca() {
+	init_ca
+	serve_ca
+}
+
+# init_ca: jit-ssh-ca init, then $T/policy.yaml (written by the caller) as its policy; sets
+# PIN (checked against what init printed)
+init_ca() {
 	"$JIT_SSH_CA" init --dir "$T/ca" >"$T/init.out" 2>"$T/init.log" || fail "jit-ssh-ca init"
 	cp "$T/policy.yaml" "$T/ca/policy.yaml"
+	PIN=$(pin_of "$T/ca/tls_cert.pem")
+	grep -qF "$PIN" "$T/init.out" || fail "jit-ssh-ca init did not print the pin $PIN"
+}
+
+# serve_ca: jit-ssh-ca serve with $T/ca/config.yaml on an ephemeral loopback port; sets
+# CA_PID and URL
+serve_ca() {
+	rm -f "$T/ca.port"
 	"$JIT_SSH_CA" serve --config "$T/ca/config.yaml" --port 0 --port-file "$T/ca.port" \
-		2>"$T/ca.log" &
-	PIDS+=("$!")
+		2>>"$T/ca.log" &
+	CA_PID=$!
+	PIDS+=("$CA_PID")
 	wait_for test -s "$T/ca.port"
 	URL="https://127.0.0.1:$(cat "$T/ca.port")"
-	PIN="sha256//$(openssl x509 -in "$T/ca/tls_cert.pem" -pubkey -noout |
-		openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64 -w0)"
-	grep -qF "$PIN" "$T/init.out" || fail "jit-ssh-ca init did not print the pin $PIN"
+}
+
+# stop_ca: SIGTERM the CA started by serve_ca and wait for it to exit
+stop_ca() {
+	local p keep=()
+	kill "$CA_PID"
+	wait "$CA_PID" 2>/dev/null || true
+	for p in "${PIDS[@]}"; do [ "$p" = "$CA_PID" ] || keep+=("$p"); done
+	PIDS=("${keep[@]}")
+}
+
+# pin_of CERT.pem: sha256//base64(SHA-256(DER SubjectPublicKeyInfo)), computed with openssl
+pin_of() {
+	echo "sha256//$(openssl x509 -in "$1" -pubkey -noout | openssl pkey -pubin -outform der |
+		openssl dgst -sha256 -binary | base64 -w0)"
 }
 
 # start_agent KEY...: a fresh ssh-agent holding $T/KEY...; exports SSH_AUTH_SOCK

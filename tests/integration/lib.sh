@@ -160,6 +160,62 @@ agent_certs() {
 	{ ssh-add -L 2>/dev/null || true; } | awk '$1 ~ /-cert-v01@openssh.com$/ { print $1, $2 }'
 }
 
+# private_key_traces MARKER PUBFILE... -- DIR...: list the files under the DIRs, modified
+# since MARKER was, that hold the private half of an Ed25519 key whose public key is in a
+# PUBFILE, in the form any OpenSSH serialisation of it takes (private-key file, agent
+# message): string(64) = seed || public key — raw, or inside base64 (a PEM block, a JSON
+# string). A certificate or public key holds only string(32) = public key and does not match.
+# Prints nothing when there are none. Files over 64 MiB and unreadable files are passed over.
+private_key_traces() {
+	python3 - "$@" <<'PY'
+import base64, os, re, stat, sys
+
+args = sys.argv[1:]
+marker = os.stat(args[0]).st_mtime_ns
+sep = args.index("--")
+pubs, dirs = args[1:sep], args[sep + 1:]
+pats = []
+for p in pubs:
+    blob = base64.b64decode(open(p).read().split()[1])
+    pats.append(re.compile(rb"\x00\x00\x00\x40.{32}" + re.escape(blob[-32:]), re.S))
+b64run = re.compile(rb"[A-Za-z0-9+/=\r\n]{80,}")
+
+def holds(data):
+    if any(p.search(data) for p in pats):
+        return True
+    for m in b64run.finditer(data):
+        t = re.sub(rb"\s", b"", m.group())
+        for piece in t.split(b"="):
+            for off in range(4):
+                u = piece[off:]
+                try:
+                    raw = base64.b64decode(u[: len(u) - len(u) % 4])
+                except ValueError:
+                    continue
+                if any(p.search(raw) for p in pats):
+                    return True
+    return False
+
+seen = set()
+for d in dirs:
+    for root, subdirs, files in os.walk(d, onerror=lambda e: None):
+        for f in files:
+            path = os.path.join(root, f)
+            try:
+                st = os.lstat(path)
+                if (not stat.S_ISREG(st.st_mode) or st.st_mtime_ns < marker
+                        or st.st_size > (64 << 20) or (st.st_dev, st.st_ino) in seen):
+                    continue
+                seen.add((st.st_dev, st.st_ino))
+                with open(path, "rb") as fh:
+                    data = fh.read()
+            except OSError:
+                continue
+            if holds(data):
+                print(path)
+PY
+}
+
 # ---- the CA ----------------------------------------------------------------------------
 
 # tls_pin CERT.pem: sha256//base64(SHA-256(DER SubjectPublicKeyInfo)), computed with openssl
