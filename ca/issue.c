@@ -280,6 +280,11 @@ int issue_request(const struct issue_ctx *ctx, const struct issue_input *in, uin
 		free(s.line);
 		if (s.sign_error)
 			return INTERNAL(ret_error, r, "signing the certificate");
+		if (r == JIT_E_EXPIRED)
+			return request_error_set(ret_error, r, 409, "request_cancelled",
+						 "the request took too long and the ledger has "
+						 "cancelled it, so no certificate was issued; send "
+						 "a new request");
 		return request_error_set(ret_error, r, 503, "ledger_unavailable",
 					 "the ledger cannot record the certificate, so none was "
 					 "issued: %s",

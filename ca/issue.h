@@ -86,7 +86,9 @@ struct issue_input {
  * A decision "needs_approval" is answered 403: this CA does not take approvals yet
  * (issue_approval_text()).
  * Errors: JIT_E_LEDGER / JIT_E_LEDGER_FULL / JIT_E_LEDGER_CORRUPT (503 ledger_unavailable:
- * nothing was issued; records already written stay), other codes (500 internal). No
+ * nothing was issued; records already written stay), JIT_E_EXPIRED (409 request_cancelled:
+ * the ledger's sweep cancelled the request before its certificate was recorded; nothing was
+ * issued), other codes (500 internal). No
  * certificate exists outside the ledger on failure.
  */
 int issue_request(const struct issue_ctx *ctx, const struct issue_input *in, uint64_t *ret_seq,

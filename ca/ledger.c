@@ -1049,6 +1049,38 @@ static void issue_prepare_group(struct ledger *l, struct group *g, struct op **o
 	pthread_mutex_unlock(&l->mu);
 }
 
+/*
+ * Whether the request of envelope @buf already has a "cancelled" record (ledger_sweep()):
+ * then it is over, and no certificate may follow. Reads the request's few index entries.
+ * Return: 0 (not cancelled, or the record names no request), JIT_E_EXPIRED (cancelled), or
+ * an LMDB failure of the group.
+ */
+static int request_cancelled(struct ledger *l, struct group *g, const uint8_t *buf, size_t len)
+{
+	_cleanup_(cursor_closep) MDB_cursor *c = NULL;
+	const MDB_val cancelled = mval((void *)LEDGER_EVENT_CANCELLED,
+				       strlen(LEDGER_EVENT_CANCELLED));
+	struct env e, re;
+	MDB_val rid, v;
+	int rc;
+
+	if (env_parse(buf, len, &e) || !env_key(&e, F_REQUEST, &rid))
+		return 0;
+	rc = mdb_cursor_open(g->txn, l->idx[F_REQUEST], &c);
+	if (rc)
+		return g_fail(g, rc);
+	for (rc = mdb_cursor_get(c, &rid, &v, MDB_SET_KEY); rc == 0;
+	     rc = mdb_cursor_get(c, &rid, &v, MDB_NEXT_DUP)) {
+		int r = record_get(l, g->txn, get_be64(v.mv_data), &re);
+
+		if (r < 0)
+			return r;
+		if (env_key_is(&re, F_EVENT, &cancelled))
+			return JIT_E_EXPIRED;
+	}
+	return rc == MDB_NOTFOUND ? 0 : g_fail(g, rc);
+}
+
 /* Write a prepared issuance; its serial becomes the counter (serials rise in queue order). */
 static int op_issue(struct ledger *l, struct group *g, struct op *op)
 {
@@ -1056,6 +1088,8 @@ static int op_issue(struct ledger *l, struct group *g, struct op *op)
 
 	if (op->prepared != 0)
 		return op->prepared;
+	if ((r = request_cancelled(l, g, op->env, op->env_len)) < 0)
+		return r;
 	r = env_put(l, g, op->env, op->env_len, &op->seq);
 	if (r < 0)
 		return r;

@@ -244,7 +244,9 @@ typedef int (*ledger_issue_fn)(void *ctx, uint64_t serial, json_t **ret_record);
  * used twice, and no certificate with a failed issuance's serial left the CA.
  *
  * Errors: those of @fn (any non-zero return, passed back unchanged), -EOVERFLOW (counter
- * at LEDGER_COUNTER_MAX), and as ledger_append().
+ * at LEDGER_COUNTER_MAX), JIT_E_EXPIRED (the record's "request_id" already has a "cancelled"
+ * record: ledger_sweep() gave the request up, so it gets no certificate; nothing written),
+ * and as ledger_append().
  */
 int ledger_issue(struct ledger *l, ledger_issue_fn fn, void *ctx, uint64_t *ret_serial,
 		 uint64_t *ret_seq);
@@ -510,9 +512,8 @@ struct ledger_sweep_result {
  * Each item is recorded once, also when several processes sweep the same ledger. The work
  * per transaction is bounded (LEDGER_SWEEP_FOLD_MAX records read), so the first sweep of a
  * large ledger written before sweeps existed runs many transactions. No "expired" is
- * recorded for a certificate that is still valid, and no "issued" record of this ledger
- * follows a "cancelled" one of the same request unless the request took longer than
- * @grace_sec.
+ * recorded for a certificate that is still valid, and no "issued" record ever follows a
+ * "cancelled" one of the same request: ledger_issue() refuses it (JIT_E_EXPIRED).
  *
  * Errors: -EINVAL (@now over INT64_MAX), -EROFS, JIT_E_LEDGER_FULL, JIT_E_LEDGER,
  * JIT_E_LEDGER_CORRUPT (a derived table names a record that is not there), -ENOMEM. Batches

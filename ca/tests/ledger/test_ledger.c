@@ -2221,6 +2221,27 @@ static void test_sweep_cancels_an_allowed_request_whose_certificate_was_never_re
 	json_decref(a);
 }
 
+static void test_a_cancelled_request_gets_no_certificate_afterwards(void **state)
+{
+	struct fx *f = *state;
+	struct issue_ctx c = {.request_id = RID_A};
+	uint64_t serial = 0, before;
+
+	append_rec(f->l, life_rec("received", RID_A, T0));
+	append_rec(f->l, decided_rec(RID_A, "allowed", T0));
+	assert_int_equal(sweep(f->l, T0 + GRACE).cancelled, 1);
+	before = count(f->l);
+	assert_int_equal(ledger_issue(f->l, issue_cb, &c, &serial, NULL), JIT_E_EXPIRED);
+	assert_int_equal(serial, 0);
+	assert_int_equal(count(f->l), before);
+	assert_int_equal(n_events(f->l, "issued"), 0);
+	/* Another request is not affected, and its serial is the first. */
+	c.request_id = RID_B;
+	assert_int_equal(ledger_issue(f->l, issue_cb, &c, &serial, NULL), 0);
+	assert_int_equal(serial, 1);
+	assert_verifies(f->l, before + 1);
+}
+
 static void test_sweep_never_cancels_an_answered_request(void **state)
 {
 	struct fx *f = *state;
@@ -2818,6 +2839,7 @@ int main(int argc, char **argv)
 		T(test_issued_record_without_validity_is_never_expired),
 		T(test_sweep_cancels_a_request_never_decided_after_the_grace_period),
 		T(test_sweep_cancels_an_allowed_request_whose_certificate_was_never_recorded),
+		T(test_a_cancelled_request_gets_no_certificate_afterwards),
 		T(test_sweep_never_cancels_an_answered_request),
 		T(test_sweep_reads_records_written_before_sweeps_existed),
 		T(test_sweep_appends_many_items_in_bounded_batches_each_once),
