@@ -47,23 +47,12 @@ static int set_error(char **ret_error, int r, const char *fmt, ...)
 
 static int write_file(const char *path, mode_t mode, const char *text)
 {
-	size_t len = strlen(text), off = 0;
-	ssize_t n;
-	int fd, r = 0;
+	int fd, r;
 
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return -errno;
-	while (off < len) {
-		n = write(fd, text + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			break;
-		}
-		off += (size_t)n;
-	}
+	r = util_write_all(fd, text, strlen(text));
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
@@ -164,7 +153,7 @@ static int keep_previous_ca_key(const char *dir, char **ret_error)
 	_cleanup_free_ char *prev = path_in(dir, "ca_key" SERVE_PREVIOUS_CA_KEYS_SUFFIX);
 	_cleanup_free_ char *text = NULL;
 	_cleanup_(key_freep) struct key *k = NULL;
-	size_t len = 0, off = 0;
+	size_t len = 0;
 	int fd, r;
 
 	if (!pub || !prev)
@@ -185,13 +174,7 @@ static int keep_previous_ca_key(const char *dir, char **ret_error)
 	fd = open(prev, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return set_error(ret_error, -errno, "cannot open %s: %s", prev, strerror(errno));
-	for (r = 0; off < len && r == 0;) {
-		ssize_t n = write(fd, text + off, len - off);
-		if (n < 0 && errno != EINTR)
-			r = -errno;
-		else if (n > 0)
-			off += (size_t)n;
-	}
+	r = util_write_all(fd, text, len);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)

@@ -58,7 +58,6 @@ static uint64_t now_sec(void)
 static int write_small_file(const char *path, const char *text)
 {
 	_cleanup_free_ char *tmp = NULL;
-	size_t len = strlen(text), off = 0;
 	int fd, r = 0;
 
 	if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
@@ -68,14 +67,8 @@ static int write_small_file(const char *path, const char *text)
 		return -errno;
 	if (fchmod(fd, 0644) < 0)
 		r = -errno;
-	while (r == 0 && off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-
-		if (n < 0 && errno != EINTR)
-			r = -errno;
-		else if (n > 0)
-			off += (size_t)n;
-	}
+	if (r == 0)
+		r = util_write_all(fd, text, strlen(text));
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	if (r == 0 && rename(tmp, path) < 0)

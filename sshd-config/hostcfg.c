@@ -290,7 +290,7 @@ static int fsync_dir(const char *dir)
 static int write_atomic(const char *dir, const char *name, const char *data, mode_t mode)
 {
 	_cleanup_free_ char *path = NULL, *tmp = NULL;
-	size_t len = strlen(data), off = 0;
+	size_t len = strlen(data);
 	int fd, r = 0;
 
 	if (asprintf(&path, "%s/%s", dir, name) < 0 || asprintf(&tmp, "%s/.%s.XXXXXX", dir,
@@ -301,13 +301,8 @@ static int write_atomic(const char *dir, const char *name, const char *data, mod
 		return -errno;
 	if (fchmod(fd, mode) < 0)
 		r = -errno;
-	while (r == 0 && off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0 && errno != EINTR)
-			r = -errno;
-		else if (n > 0)
-			off += (size_t)n;
-	}
+	if (r == 0)
+		r = util_write_all(fd, data, len);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)

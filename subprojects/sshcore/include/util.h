@@ -9,8 +9,10 @@
  */
 #pragma once
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _cleanup_free_ _cleanup_(freep)
@@ -36,4 +38,28 @@ static inline void freep_secret_str(char **p)
 		explicit_bzero(*p, strlen(*p));
 		free(*p);
 	}
+}
+
+/**
+ * util_write_all() - Write all of @buf to @fd, retrying short writes and EINTR (write(2))
+ * @fd:  an open file descriptor (borrowed: neither synced nor closed here)
+ * @buf: @len bytes (borrowed)
+ * Errors: the -errno of the first failing write(2); what was written before it stays.
+ * Return: 0 once all @len bytes are written.
+ */
+static inline int util_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }

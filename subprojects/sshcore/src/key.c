@@ -27,6 +27,7 @@
 #include "b64.h"
 #include "err.h"
 #include "key.h"
+#include "util.h"
 
 struct key {
 	enum key_type type;
@@ -999,7 +1000,7 @@ int key_format_private(const struct key *k, const char *comment, char **ret, siz
 int key_write_private(const struct key *k, const char *comment, const char *path)
 {
 	char *text = NULL;
-	size_t len = 0, off = 0;
+	size_t len = 0;
 	int fd, r;
 
 	if ((r = key_format_private(k, comment, &text, &len)) < 0)
@@ -1010,13 +1011,8 @@ int key_write_private(const struct key *k, const char *comment, const char *path
 		goto out;
 	}
 	r = fchmod(fd, 0600) < 0 ? -errno : 0;
-	while (r == 0 && off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-		if (n < 0 && errno != EINTR)
-			r = -errno;
-		else if (n > 0)
-			off += (size_t)n;
-	}
+	if (r == 0)
+		r = util_write_all(fd, text, len);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
