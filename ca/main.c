@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "conf.h"
 #include "config.h"
 #include "err.h"
 #include "init.h"
@@ -480,49 +481,10 @@ static int cmd_policy_check(const struct args *a)
 #define EXPLAIN_TTL_MAX (7u * 24u * 3600u)
 
 /*
- * --ttl: exactly what `jit-ssh --ttl` takes (agent/opts.c, opts_parse_duration()), so that
- * an operator can replay what an engineer typed: one whole number, then at most one unit:
- * none or "s" seconds, "m" minutes, "h" hours, "d" days; 1 second to EXPLAIN_TTL_MAX. No
- * zero, sign, space or second unit ("1h30m" is refused: "90m"). The policy file's own
- * durations differ (a bare number there is minutes; docs/policy.md, "Durations"). The parser
- * is repeated here rather than shared because ca/ may not reach into agent/.
+ * --ttl: exactly what `jit-ssh --ttl` takes (conf_parse_duration(), shared with agent/), so
+ * that an operator can replay what an engineer typed: 1 second to EXPLAIN_TTL_MAX. The policy
+ * file's own durations differ (a bare number there is minutes; docs/policy.md, "Durations").
  */
-static int parse_ttl(const char *s, uint64_t *ret)
-{
-	uint64_t v = 0, unit = 1;
-	size_t i = 0;
-
-	for (; s[i] >= '0' && s[i] <= '9'; i++) {
-		if (v > EXPLAIN_TTL_MAX)
-			return -EINVAL;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (i == 0)
-		return -EINVAL;
-	switch (s[i]) {
-	case 0:
-	case 's':
-		break;
-	case 'm':
-		unit = 60;
-		break;
-	case 'h':
-		unit = 3600;
-		break;
-	case 'd':
-		unit = 86400;
-		break;
-	default:
-		return -EINVAL;
-	}
-	if (s[i] && s[i + 1])
-		return -EINVAL;
-	if (v == 0 || v > EXPLAIN_TTL_MAX / unit)
-		return -EINVAL;
-	*ret = v * unit;
-	return 0;
-}
-
 /* policy explain's exit status, as jit-ssh explain's (docs/engineer.md): 0 allowed or needs
  * approval (with a note on stderr), 2 denied, 1 a failure, 64 a command-line error. */
 #define EXPLAIN_EXIT_OK 0
@@ -585,7 +547,7 @@ static int cmd_policy_explain(const struct args *a)
 			  a->at);
 		return EXPLAIN_EXIT_USAGE;
 	}
-	if (a->ttl && parse_ttl(a->ttl, &pr.ttl_sec) < 0) {
+	if (a->ttl && conf_parse_duration(a->ttl, EXPLAIN_TTL_MAX, &pr.ttl_sec) < 0) {
 		bad_usage("--ttl: '%s' is not a duration such as 600, 90s, 10m or 1h (one number "
 			  "and at most one unit, at most 7 days)",
 			  a->ttl);

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * fuzz_conf.c - feeds bytes to the configuration parser as the text of a file, with the CA's
- * key list, then reads every key back as a string, number and boolean.
+ * key list, then reads every key back as a string, number and boolean; and the same bytes
+ * to the duration parser.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "conf.h"
 
@@ -21,6 +23,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct conf *c = NULL;
 	char *err = NULL;
+	char *text = malloc(size + 1);
+	uint64_t sec;
+
+	/* The same bytes as a command-line duration. */
+	if (text) {
+		memcpy(text, data, size);
+		text[size] = 0;
+		if (conf_parse_duration(text, 7 * 86400, &sec) == 0 && (sec == 0 || sec > 7 * 86400))
+			abort();
+		free(text);
+	}
 
 	if (conf_parse("fuzz.yaml", data, size, keys, &c, &err) < 0) {
 		free(err);

@@ -80,3 +80,16 @@ int conf_get_u64(const struct conf *c, const char *key, uint64_t min, uint64_t m
  * Errors: JIT_E_FORMAT.
  */
 int conf_get_bool(const struct conf *c, const char *key, int *ret, char **ret_error);
+
+/**
+ * conf_parse_duration() - A lifetime as people type it on a command line or in the
+ * engineer's config: "600" (seconds), "90s", "10m", "1h", "2d": decimal digits and at most
+ * one unit letter (s, m, h, d), nothing else. (The policy file's durations are another
+ * grammar: a bare number there is minutes; docs/policy.md, "Durations".)
+ * @s:       the text (NUL-terminated; borrowed)
+ * @max_sec: the longest lifetime accepted, seconds
+ * @ret:     seconds, 1..@max_sec; written only on success
+ * Errors: -EINVAL (NULL, empty, zero, a sign, a space, an unknown or second unit, over
+ * @max_sec).
+ */
+int conf_parse_duration(const char *s, uint64_t max_sec, uint64_t *ret);

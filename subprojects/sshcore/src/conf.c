@@ -459,3 +459,41 @@ int conf_get_bool(const struct conf *c, const char *key, int *ret, char **ret_er
 	return conf_error(ret_error, JIT_E_FORMAT, c->name, e->line, e->column,
 			  "'%s' must be true, false, yes or no", key);
 }
+
+int conf_parse_duration(const char *s, uint64_t max_sec, uint64_t *ret)
+{
+	uint64_t v = 0, unit = 1;
+	size_t i = 0;
+
+	if (!s || !ret)
+		return -EINVAL;
+	for (; s[i] >= '0' && s[i] <= '9'; i++) {
+		if (v > max_sec)
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (i == 0)
+		return -EINVAL;
+	switch (s[i]) {
+	case 0:
+	case 's':
+		break;
+	case 'm':
+		unit = 60;
+		break;
+	case 'h':
+		unit = 3600;
+		break;
+	case 'd':
+		unit = 86400;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (s[i] && s[i + 1])
+		return -EINVAL;
+	if (v == 0 || v > max_sec / unit)
+		return -EINVAL;
+	*ret = v * unit;
+	return 0;
+}

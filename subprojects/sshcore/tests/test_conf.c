@@ -478,6 +478,44 @@ static void test_bool_other_word_is_refused(void **state)
 	free(e);
 }
 
+static void test_durations_take_one_number_and_one_unit(void **state)
+{
+	static const struct {
+		const char *text;
+		uint64_t sec;
+	} ok[] = {
+		{"600", 600},	{"90s", 90}, {"10m", 600}, {"1h", 3600},
+		{"2d", 172800}, {"007", 7},  {"1", 1},	   {"604800", 604800},
+	};
+	(void)state;
+	for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+		uint64_t v = 0;
+
+		if (conf_parse_duration(ok[i].text, 7 * 86400, &v) != 0 || v != ok[i].sec)
+			fail_msg("'%s' gave %llu", ok[i].text, (unsigned long long)v);
+	}
+}
+
+static void test_durations_outside_the_grammar_or_range_are_refused(void **state)
+{
+	static const char *const bad[] = {
+		"",	"0",	 "0m",	"s",	 "-5",	 "+5", " 5", "5 ",  "5x",  "1h30m",
+		"5mm",	"1.5h",	 "8d",	"604801", "99999999999999999999999",
+		"18446744073709551616", "1e3",
+	};
+	uint64_t v = 42;
+
+	(void)state;
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+		if (conf_parse_duration(bad[i], 7 * 86400, &v) != -EINVAL)
+			fail_msg("'%s' was accepted", bad[i]);
+	assert_int_equal(v, 42); /* untouched on failure */
+	assert_int_equal(conf_parse_duration(NULL, 60, &v), -EINVAL);
+	assert_int_equal(conf_parse_duration("61", 60, &v), -EINVAL);
+	assert_int_equal(conf_parse_duration("1m", 60, &v), 0);
+	assert_int_equal(v, 60);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -519,6 +557,8 @@ int main(void)
 		cmocka_unit_test(test_u64_accepts_the_full_range),
 		cmocka_unit_test(test_bool_words_are_read),
 		cmocka_unit_test(test_bool_other_word_is_refused),
+		cmocka_unit_test(test_durations_take_one_number_and_one_unit),
+		cmocka_unit_test(test_durations_outside_the_grammar_or_range_are_refused),
 	};
 
 	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
