@@ -169,11 +169,12 @@ static int parse_pending(const json_t *o, struct response *r)
 	return 0;
 }
 
-static int parse_expired(const json_t *o, struct response *r)
+/* "expired" or "cancelled": a final state with an optional reason. */
+static int parse_ended(const json_t *o, enum response_kind kind, struct response *r)
 {
 	int k;
 
-	r->kind = RESPONSE_EXPIRED;
+	r->kind = kind;
 	if ((k = request_id(o, &r->request_id)) < 0)
 		return k;
 	return opt_text(o, "reason", &r->reason);
@@ -229,14 +230,22 @@ int response_parse(long status, const char *body, size_t len, struct response **
 			if ((k = parse_denied(o, r)) < 0)
 				return k;
 		} else if (strcmp(state, "expired") == 0) {
-			if ((k = parse_expired(o, r)) < 0)
+			if ((k = parse_ended(o, RESPONSE_EXPIRED, r)) < 0)
+				return k;
+		} else if (strcmp(state, "cancelled") == 0) {
+			if ((k = parse_ended(o, RESPONSE_CANCELLED, r)) < 0)
 				return k;
 		} else {
 			return JIT_E_FORMAT;
 		}
 	} else if (status >= 400 && status < 500 && json_is_object(o) && state &&
-		   (strcmp(state, "denied") == 0 || strcmp(state, "expired") == 0)) {
-		if ((k = state[0] == 'd' ? parse_denied(o, r) : parse_expired(o, r)) < 0)
+		   (strcmp(state, "denied") == 0 || strcmp(state, "expired") == 0 ||
+		    strcmp(state, "cancelled") == 0)) {
+		if (strcmp(state, "denied") == 0)
+			k = parse_denied(o, r);
+		else
+			k = parse_ended(o, state[0] == 'e' ? RESPONSE_EXPIRED : RESPONSE_CANCELLED, r);
+		if (k < 0)
 			return k;
 	} else if (status >= 400 && status < 600) {
 		if ((k = parse_error(o, r)) < 0)

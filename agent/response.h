@@ -9,6 +9,8 @@
  *        "approvals": {"count": N, "received": M, "from": ["group", ...]}}
  *   2xx or 403 {"request_id", "state": "denied", "reason": "...", "rule": "..." | null}
  *   2xx or 4xx {"request_id", "state": "expired", "reason": "..."}  (approval timed out)
+ *   2xx or 4xx {"request_id", "state": "cancelled", "reason": "..."}  (the CA gave the
+ *        request up unanswered; nothing was issued: docs/api.md)
  *   4xx/5xx {"error": "<code>", "message": "<human text>"}
  *
  * The "state" decides, not the status code: GET /v1/requests/{id} answers 200 whatever the
@@ -41,6 +43,7 @@ enum response_kind {
 	RESPONSE_DENIED,
 	RESPONSE_ERROR,
 	RESPONSE_EXPIRED,
+	RESPONSE_CANCELLED,
 };
 
 /* Most approver groups, and the largest approval count, accepted in a pending answer. */
@@ -90,8 +93,8 @@ void response_freep(struct response **r);
  *
  * 2xx answers must be a JSON object whose "state" is "issued" (with a string
  * "request_id" and a "certificate" line that cert_from_line() accepts), "pending",
- * "denied" or "expired". A 4xx answer whose "state" is "denied" or "expired" is that
- * answer. Any other 4xx/5xx answer is an error; one that is not the documented error shape
+ * "denied", "expired" or "cancelled". A 4xx answer whose "state" is "denied", "expired" or
+ * "cancelled" is that answer. Any other 4xx/5xx answer is an error; one that is not the documented error shape
  * still parses, with @error and @message NULL.
  * Errors: JIT_E_FORMAT (a 2xx or denial that is not valid JSON, lacks a field or has a field
  * of the wrong type; a status that is not 2xx/4xx/5xx), JIT_E_TOO_LARGE (over

@@ -423,10 +423,9 @@ static enum MHD_Result get_request(struct api *a, struct MHD_Connection *c, cons
 				  jit_strerror(r));
 		return send_error(a, c, "GET", url, cn, &e, NULL, NULL);
 	}
-	status = issue_answer_status(body);
-	l.result = status == 201 ? "issued" : "denied";
+	l.result = json_string_value(json_object_get(body, "state"));
 	l.serial = (uint64_t)json_integer_value(json_object_get(body, "serial"));
-	/* Its "state" tells issued from denied; finding the request is a 200. */
+	/* Its "state" tells issued, denied and cancelled apart; finding the request is a 200. */
 	status = 200;
 	cn->answered = true;
 	log_request(a, c, "GET", url, status, cn, &l);

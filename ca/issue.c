@@ -379,7 +379,7 @@ static bool event_is(const json_t *rec, const char *name)
 
 int issue_answer_from_events(const json_t *events, json_t **ret)
 {
-	const json_t *issued = NULL, *decided = NULL, *v;
+	const json_t *issued = NULL, *decided = NULL, *cancelled = NULL, *v;
 	_cleanup_free_ char *why = NULL;
 	const char *decision, *reason, *rule;
 	size_t i;
@@ -391,6 +391,8 @@ int issue_answer_from_events(const json_t *events, json_t **ret)
 			issued = v;
 		else if (event_is(v, ISSUE_EVENT_DECIDED) || event_is(v, "denied"))
 			decided = v;
+		else if (event_is(v, LEDGER_EVENT_CANCELLED))
+			cancelled = v;
 	}
 	if (issued) {
 		/* clang-format off */
@@ -404,6 +406,18 @@ int issue_answer_from_events(const json_t *events, json_t **ret)
 			      "valid_before", json_object_get(issued, "valid_before"),
 			      "key_id", json_object_get(issued, "key_id"));
 		/* clang-format on */
+		if (!a)
+			return -ENOMEM;
+		*ret = a;
+		return 0;
+	}
+	if (cancelled && json_is_string(json_object_get(cancelled, "request_id"))) {
+		/* The ledger's sweep gave it up (ledger_sweep()): final, nothing was issued. */
+		a = json_pack("{s:O, s:s, s:s}", "request_id",
+			      json_object_get(cancelled, "request_id"), "state", "cancelled",
+			      "reason",
+			      "the CA did not answer this request in time and cancelled it; nothing "
+			      "was issued: send a new request");
 		if (!a)
 			return -ENOMEM;
 		*ret = a;
@@ -438,5 +452,7 @@ unsigned issue_answer_status(const json_t *answer)
 {
 	const char *st = json_string_value(json_object_get(answer, "state"));
 
-	return st && !strcmp(st, "issued") ? 201 : 403;
+	if (st && !strcmp(st, "issued"))
+		return 201;
+	return st && !strcmp(st, "cancelled") ? 410 : 403;
 }

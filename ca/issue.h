@@ -140,8 +140,9 @@ int issue_approval_text(const char *rule, char **ret);
 /**
  * issue_answer_from_events() - The answer for GET /v1/requests/{id} from the request's
  * ledger records (ledger_request_events()), in the same shapes as issue_request(): the
- * "issued" record if there is one, else the "decided" record when it did not allow (and
- * the "denied" records of ledgers written before these events existed)
+ * "issued" record if there is one, else {"request_id", "state": "cancelled", "reason"} when
+ * the ledger's sweep cancelled it (ledger_sweep()), else the "decided" record when it did
+ * not allow (and the "denied" records of ledgers written before these events existed)
  * @events: borrowed JSON array
  * @ret:    new JSON answer
  * Errors: JIT_E_NOT_FOUND when no record answers the request (e.g. it was allowed but the
@@ -150,6 +151,7 @@ int issue_approval_text(const char *rule, char **ret);
 int issue_answer_from_events(const json_t *events, json_t **ret);
 
 /**
- * issue_answer_status() - HTTP status of an answer: 201 for "issued", 403 for "denied"
+ * issue_answer_status() - HTTP status of an answer: 201 for "issued", 410 for "cancelled",
+ * 403 for "denied"
  */
 unsigned issue_answer_status(const json_t *answer);

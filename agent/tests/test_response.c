@@ -240,6 +240,16 @@ static void test_state_decides_not_the_status_code(void **state)
 	assert_int_equal(r->kind, RESPONSE_EXPIRED);
 	assert_null(r->reason);
 	response_free(r);
+	/* The ledger's sweep gave the request up (GET /v1/requests/{id}, docs/api.md). */
+	r = parse_ok(200, "{\"request_id\":\"" REQ_ID "\",\"state\":\"cancelled\","
+			  "\"reason\":\"nothing was issued\"}");
+	assert_int_equal(r->kind, RESPONSE_CANCELLED);
+	assert_string_equal(r->request_id, REQ_ID);
+	assert_string_equal(r->reason, "nothing was issued");
+	response_free(r);
+	r = parse_ok(410, "{\"request_id\":\"" REQ_ID "\",\"state\":\"cancelled\"}");
+	assert_int_equal(r->kind, RESPONSE_CANCELLED);
+	response_free(r);
 	free(body);
 	free(line);
 }
@@ -400,6 +410,8 @@ static void test_fields_of_the_wrong_type_are_refused(void **state)
 		json_pack("{s:s, s:s, s:i}", "request_id", REQ_ID, "state", "denied", "rule", 1),
 		json_pack("{s:s}", "state", "pending"),
 		json_pack("{s:s}", "state", "expired"),
+		json_pack("{s:s}", "state", "cancelled"),
+		json_pack("{s:s, s:s, s:i}", "request_id", REQ_ID, "state", "cancelled", "reason", 1),
 		json_pack("{s:s, s:s, s:i}", "request_id", REQ_ID, "state", "expired", "reason", 1),
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -517,6 +517,26 @@ static void test_allowed_request_without_issued_record_has_no_answer(void **stat
 	json_decref(events);
 }
 
+static void test_cancelled_request_answers_cancelled(void **state)
+{
+	json_t *events, *answer = NULL;
+
+	(void)state;
+	events = json_pack("[{s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s, s:s}]", "event", "received",
+			   "request_id", REQUEST_ID, "event", "decided", "request_id", REQUEST_ID,
+			   "decision", "allowed", "event", "cancelled", "request_id", REQUEST_ID,
+			   "last_event", "decided");
+	assert_non_null(events);
+	assert_int_equal(issue_answer_from_events(events, &answer), 0);
+	assert_string_equal(json_string_value(json_object_get(answer, "state")), "cancelled");
+	assert_string_equal(json_string_value(json_object_get(answer, "request_id")), REQUEST_ID);
+	assert_non_null(strstr(json_string_value(json_object_get(answer, "reason")),
+			       "nothing was issued"));
+	assert_int_equal(issue_answer_status(answer), 410);
+	json_decref(answer);
+	json_decref(events);
+}
+
 static void test_first_version_denied_record_still_answers(void **state)
 {
 	json_t *events, *answer = NULL;
@@ -691,6 +711,7 @@ int main(void)
 		T(test_denied_request_is_answered_with_a_reason_and_recorded),
 		T(test_rule_needing_approval_is_denied_saying_so),
 		T(test_allowed_request_without_issued_record_has_no_answer),
+		T(test_cancelled_request_answers_cancelled),
 		T(test_first_version_denied_record_still_answers),
 		T(test_no_certificate_leaves_when_the_ledger_cannot_record_it),
 #undef T
