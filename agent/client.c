@@ -620,6 +620,9 @@ static int refused(const struct opts *o, const struct response *r)
 	if (r->kind == RESPONSE_EXPIRED)
 		return say(CLIENT_EXIT_DENIED, "request %s expired before it was approved%s%s",
 			   r->request_id, r->reason ? ": " : "", r->reason ? r->reason : "");
+	if (r->kind == RESPONSE_CANCELLED)
+		return say(CLIENT_EXIT_CA, "the CA cancelled request %s without an answer%s%s",
+			   r->request_id, r->reason ? ": " : "", r->reason ? r->reason : "");
 	if (!r->error)
 		return say(CLIENT_EXIT_CA, "the CA at %s answered HTTP %ld without an explanation",
 			   o->ca_url, r->status);
@@ -682,8 +685,14 @@ static void put_text(const char *s)
 		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
 }
 
-static void print_cert(const struct cert *c, const char *pub_path, const char *cert_path,
-		       uint64_t now)
+/* ", confirm each use" after the validity when the agent asks before each use. */
+static const char *constraint_note(const struct opts *o)
+{
+	return o->confirm ? ", confirm each use" : "";
+}
+
+static void print_cert(const struct opts *o, const struct cert *c, const char *pub_path,
+		       const char *cert_path, uint64_t now)
 {
 	char until[64];
 
@@ -699,12 +708,13 @@ static void print_cert(const struct cert *c, const char *pub_path, const char *c
 			putchar(',');
 		put_text(c->principals[i]);
 	}
-	printf("\nvalid until %s (%llu minutes)\n", until,
-	       (unsigned long long)((c->valid_before - now + 30) / 60));
+	printf("\nvalid until %s (%llu minutes)%s\n", until,
+	       (unsigned long long)((c->valid_before - now + 30) / 60), constraint_note(o));
 }
 
 /*
- * Add the key with its certificate and the plain key to the agent; write the files. They are
+ * Add the key with its certificate and the plain key to the agent, both with the lifetime of
+ * the certificate and, with --confirm, the confirm constraint; write the files. They are
  * named after HOST as typed (a safe name: host_normalize() accepted it), which is what ssh's
  * %n token gives a `Match exec` line.
  */
@@ -723,10 +733,10 @@ static int install(struct session *s, const struct cert *c, char **ret_pub, char
 	    asprintf(&pub_name, "%s@%s.pub", o->login, o->host_arg) < 0 ||
 	    asprintf(&cert_name, "%s@%s-cert.pub", o->login, o->host_arg) < 0)
 		return say(CLIENT_EXIT_FAILURE, "out of memory");
-	if ((r = agentc_add_cert(s->agent, s->fresh, c, comment, lifetime, false)) < 0)
+	if ((r = agentc_add_cert(s->agent, s->fresh, c, comment, lifetime, o->confirm)) < 0)
 		return say(CLIENT_EXIT_AGENT, "ssh-agent did not take the certificate: %s",
 			   jit_strerror(r));
-	if ((r = agentc_add_key(s->agent, s->fresh, comment, lifetime, false)) < 0)
+	if ((r = agentc_add_key(s->agent, s->fresh, comment, lifetime, o->confirm)) < 0)
 		return say(CLIENT_EXIT_AGENT, "ssh-agent did not take the key: %s",
 			   jit_strerror(r));
 
@@ -790,7 +800,7 @@ static int run(const struct opts *o)
 	s.fresh = key_free(s.fresh); /* the private key now lives in the agent only */
 
 	if (o->cmd == OPTS_CMD_CERT) {
-		print_cert(c, pub_path, cert_path, now_sec());
+		print_cert(o, c, pub_path, cert_path, now_sec());
 		r = fflush(stdout) == 0 ? CLIENT_EXIT_OK
 					: say(CLIENT_EXIT_FAILURE, "cannot write to stdout");
 		goto out;
@@ -798,8 +808,8 @@ static int run(const struct opts *o)
 	{
 		char until[64];
 		format_utc(c->valid_before, until, sizeof until);
-		say(0, "certificate serial %llu for %s@%s, valid until %s",
-		    (unsigned long long)c->serial, o->login, o->host, until);
+		say(0, "certificate serial %llu for %s@%s, valid until %s%s",
+		    (unsigned long long)c->serial, o->login, o->host, until, constraint_note(o));
 	}
 	if ((r = client_ssh_argv(o, pub_path, cert_path, &argv)) < 0) {
 		r = say(CLIENT_EXIT_FAILURE, "cannot pass %s to ssh: %s", pub_path,

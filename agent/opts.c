@@ -42,13 +42,17 @@ static const char usage_text[] =
 	"  --config FILE     configuration file (default ~/.config/jit-ssh/config.yaml)\n"
 	"  -p PORT, -o OPTION, -F FILE\n"
 	"                    passed on to ssh (-o may be repeated)\n"
+	"  --confirm         add the certificate to ssh-agent so that it asks you (through\n"
+	"                    ssh-askpass, $SSH_ASKPASS) before each use\n"
 	"  --json            explain: print the CA's JSON answer as it is\n"
 	"  -h, --help        show this help\n"
 	"  -V, --version     show the version\n"
 	"\n"
 	"Environment: JIT_SSH_CA_URL, JIT_SSH_PIN, JIT_SSH_CA_BUNDLE, JIT_SSH_USER,\n"
-	"JIT_SSH_IDENTITY, JIT_SSH_CONFIG, JIT_SSH_SSH, SSH_AUTH_SOCK, XDG_RUNTIME_DIR.\n"
-	"Configuration keys: ca_url, pin, ca_bundle, user, identity, ttl, ssh.\n"
+	"JIT_SSH_IDENTITY, JIT_SSH_CONFIG, JIT_SSH_SSH, JIT_SSH_CONFIRM (1 or 0), SSH_AUTH_SOCK,\n"
+	"XDG_RUNTIME_DIR.\n"
+	"Configuration keys: ca_url, pin, ca_bundle, user, identity, ttl, ssh, confirm (true or\n"
+	"false).\n"
 	"Flags win over the environment, which wins over the configuration file.\n"
 	"\n"
 	"Exit status: ssh's own once it runs; otherwise 0 done, 1 local failure, 2 denied,\n"
@@ -143,41 +147,7 @@ static int push_arg(char ***v, size_t *n, const char *s)
 
 int opts_parse_duration(const char *s, uint64_t *ret)
 {
-	uint64_t v = 0, unit = 1;
-	size_t i = 0;
-
-	if (!s)
-		return -EINVAL;
-	for (; s[i] >= '0' && s[i] <= '9'; i++) {
-		if (v > OPTS_TTL_MAX)
-			return -EINVAL;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (i == 0)
-		return -EINVAL;
-	switch (s[i]) {
-	case 0:
-		break;
-	case 's':
-		break;
-	case 'm':
-		unit = 60;
-		break;
-	case 'h':
-		unit = 3600;
-		break;
-	case 'd':
-		unit = 86400;
-		break;
-	default:
-		return -EINVAL;
-	}
-	if (s[i] && s[i + 1])
-		return -EINVAL;
-	if (v == 0 || v > OPTS_TTL_MAX / unit)
-		return -EINVAL;
-	*ret = v * unit;
-	return 0;
+	return conf_parse_duration(s, OPTS_TTL_MAX, ret);
 }
 
 enum {
@@ -189,6 +159,7 @@ enum {
 	OPT_CA_BUNDLE,
 	OPT_CONFIG,
 	OPT_JSON,
+	OPT_CONFIRM,
 };
 
 static const struct option long_options[] = {
@@ -200,6 +171,7 @@ static const struct option long_options[] = {
 	{"ca-bundle", required_argument, NULL, OPT_CA_BUNDLE},
 	{"config", required_argument, NULL, OPT_CONFIG},
 	{"json", no_argument, NULL, OPT_JSON},
+	{"confirm", no_argument, NULL, OPT_CONFIRM},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{0},
@@ -291,10 +263,18 @@ static int parse_options(struct opts *o, int argc, char *const *argv, int *ret_n
 		case OPT_JSON:
 			o->json = true;
 			break;
+		case OPT_CONFIRM:
+			o->confirm = true;
+			break;
 		case ':':
 			return fail(ret_error, -EINVAL, "option %s needs a value",
 				    argv[optind - 1]);
 		default:
+			/* glibc: a known long option given "=VALUE" it does not take. */
+			if (optopt != 0 && strncmp(argv[optind - 1], "--", 2) == 0 &&
+			    strchr(argv[optind - 1], '='))
+				return fail(ret_error, -EINVAL, "option %.*s takes no value",
+					    (int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
 			if (optopt > 0 && optopt < 256)
 				return fail(ret_error, -EINVAL, "unknown option -%c", optopt);
 			return fail(ret_error, -EINVAL, "unknown option %s", argv[optind - 1]);
@@ -420,12 +400,15 @@ static bool pin_valid(const char *pin)
 }
 
 static const char *const conf_keys[] = {
-	"ca_url", "pin", "ca_bundle", "user", "identity", "ttl", "ssh", NULL,
+	"ca_url", "pin", "ca_bundle", "user", "identity", "ttl", "ssh", "confirm", NULL,
 };
 
-/* Fill the fields not set by flags or environment from the configuration file. */
-static int apply_conf(struct opts *o, const char *home, bool ttl_set, bool required,
-		      char **ret_error)
+/*
+ * Fill the fields not set by flags or environment from the configuration file; @ttl_set and
+ * @confirm_set say that a flag or the environment set those.
+ */
+static int apply_conf(struct opts *o, const char *home, bool ttl_set, bool confirm_set,
+		      bool required, char **ret_error)
 {
 	_cleanup_(conf_freep) struct conf *c = NULL;
 	_cleanup_free_ char *dir = NULL, *cerr = NULL;
@@ -473,7 +456,31 @@ static int apply_conf(struct opts *o, const char *home, bool ttl_set, bool requi
 		return fail(ret_error, JIT_E_FORMAT,
 			    "%s: ttl '%s' is not a duration such as 600, 90s, 10m or 1h",
 			    o->config_path, v);
+	if (!confirm_set) {
+		int b = 0;
+		if ((r = conf_get_bool(c, "confirm", &b, &cerr)) < 0)
+			return fail(ret_error, r, "%s", cerr ? cerr : jit_strerror(r));
+		o->confirm = b != 0;
+	}
 	return 0;
+}
+
+/* A boolean from the environment: 1, 0, true, false, yes, no. */
+static int env_bool(const char *v, bool *ret)
+{
+	static const char *const yes[] = {"1", "true", "yes"}, *const no[] = {"0", "false", "no"};
+
+	for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
+		if (strcmp(v, yes[i]) == 0) {
+			*ret = true;
+			return 0;
+		}
+		if (strcmp(v, no[i]) == 0) {
+			*ret = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }
 
 static int check_url(struct opts *o, char **ret_error)
@@ -509,7 +516,7 @@ static int check_url(struct opts *o, char **ret_error)
 int opts_resolve(struct opts *o, char *const *envp, char **ret_error)
 {
 	const char *home = env_get(envp, "HOME"), *v;
-	bool ttl_set = o->ttl_sec != 0, conf_required = true;
+	bool ttl_set = o->ttl_sec != 0, confirm_set = o->confirm, conf_required = true;
 	int r;
 
 	/* Flags are already in @o; the environment comes next. */
@@ -530,6 +537,13 @@ int opts_resolve(struct opts *o, char *const *envp, char **ret_error)
 		if (!*field && (v = env_get(envp, env_map[i].name)) && (r = set_str(field, v)) < 0)
 			return r;
 	}
+	if (!confirm_set && (v = env_get(envp, "JIT_SSH_CONFIRM"))) {
+		if (env_bool(v, &o->confirm) < 0)
+			return fail(ret_error, -EINVAL,
+				    "JIT_SSH_CONFIRM '%s' is not 1 or 0 (or true, false, yes, no)",
+				    v);
+		confirm_set = true;
+	}
 
 	if (!o->config_path) {
 		conf_required = false;
@@ -538,7 +552,8 @@ int opts_resolve(struct opts *o, char *const *envp, char **ret_error)
 			return -ENOMEM;
 		}
 	}
-	if (o->config_path && (r = apply_conf(o, home, ttl_set, conf_required, ret_error)) < 0)
+	if (o->config_path &&
+	    (r = apply_conf(o, home, ttl_set, confirm_set, conf_required, ret_error)) < 0)
 		return r;
 
 	if (!o->ssh && (r = set_str(&o->ssh, "ssh")) < 0)

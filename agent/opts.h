@@ -9,8 +9,12 @@
  * Precedence, for every setting: command-line flag > environment variable > configuration
  * file > built-in default. The configuration file is --config FILE, else $JIT_SSH_CONFIG,
  * else ~/.config/jit-ssh/config.yaml (optional; the first two must exist). It is a flat YAML
- * mapping (conf.h) with the keys ca_url, pin, ca_bundle, user, identity, ttl, ssh; relative
- * paths in it are relative to the file's directory, and "~/" means $HOME.
+ * mapping (conf.h) with the keys ca_url, pin, ca_bundle, user, identity, ttl, ssh, confirm;
+ * relative paths in it are relative to the file's directory, and "~/" means $HOME.
+ *
+ * Booleans: the flag only turns a setting on (--confirm); $JIT_SSH_CONFIRM takes 1, 0, true,
+ * false, yes or no (so JIT_SSH_CONFIRM=0 turns off the file's "confirm: true"); the file takes
+ * true, false, yes or no (conf.h conf_get_bool()).
  *
  * opts_parse() reads only the command line; opts_resolve() adds the environment and the file,
  * applies the defaults and checks the result. Neither prints anything.
@@ -59,6 +63,10 @@ enum opts_command {
  * @command:     COMMAND words for the remote side
  * @plain_http:  true when @ca_url is http:// (allowed for loopback hosts only)
  * @json:        explain: print the CA's JSON answer as it came (--json)
+ * @confirm:     add the key and its certificate to ssh-agent with the confirm constraint
+ *               (PROTOCOL.agent SSH_AGENT_CONSTRAIN_CONFIRM), so the agent asks the user,
+ *               through its $SSH_ASKPASS, before each use: --confirm, $JIT_SSH_CONFIRM,
+ *               config confirm; default false. `jit-ssh explain` adds nothing and ignores it.
  */
 struct opts {
 	enum opts_command cmd;
@@ -81,6 +89,7 @@ struct opts {
 	size_t n_command;
 	bool plain_http;
 	bool json;
+	bool confirm;
 };
 
 /** opts_free() - Free the options and everything they own; accepts NULL; returns NULL. */
@@ -121,10 +130,11 @@ int opts_parse(int argc, char *const *argv, struct opts **ret, char **ret_error)
  *
  * Checks: user and login are safe names (names.h), the host normalises, a CA URL is set and
  * is https:// (with a pin or a CA bundle) or http:// to a loopback host, the pin is well
- * formed, the TTL parses.
+ * formed, the TTL parses, $JIT_SSH_CONFIRM and the file's confirm are booleans (the message
+ * names the variable and its value, or the key and its place in the file).
  * Errors: -EINVAL (a bad value, or a required one missing), JIT_E_NAME (unsafe user, login
- * or host), JIT_E_FORMAT / -errno (the configuration file cannot be read or is malformed),
- * -ENOMEM. On failure @o may be partly filled in; free it.
+ * or host), JIT_E_FORMAT / -errno (the configuration file cannot be read or is malformed, or
+ * its ttl or confirm is), -ENOMEM. On failure @o may be partly filled in; free it.
  */
 int opts_resolve(struct opts *o, char *const *envp, char **ret_error);
 

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -699,6 +700,216 @@ static void test_empty_environment_values_count_as_unset(void **state)
 	free(err);
 }
 
+/*
+ * opts_parse() and opts_resolve() of "[--confirm] db1" with base_env, plus
+ * "JIT_SSH_CONFIRM=@env" unless @env is NULL, plus a configuration file holding @conf_text
+ * unless that is NULL; o->confirm in *ret (written only on success).
+ */
+static int resolve_confirm(bool flag, const char *env, const char *conf_text, bool *ret,
+			   char **ret_error)
+{
+	char *dir = NULL, *cfg = NULL, *env_confirm = NULL, *env_cfg = NULL;
+	char *envp[8];
+	size_t n = 0;
+	struct opts *o = NULL;
+	int r;
+
+	for (size_t i = 0; base_env[i]; i++)
+		envp[n++] = base_env[i];
+	if (env) {
+		assert_true(asprintf(&env_confirm, "JIT_SSH_CONFIRM=%s", env) > 0);
+		envp[n++] = env_confirm;
+	}
+	if (conf_text) {
+		dir = th_tmpdir();
+		cfg = th_write(dir, "config.yaml", conf_text, 0644);
+		assert_true(asprintf(&env_cfg, "JIT_SSH_CONFIG=%s", cfg) > 0);
+		envp[n++] = env_cfg;
+	}
+	envp[n] = NULL;
+	if (flag)
+		r = parse_resolve(envp, &o, ret_error, "--confirm", "db1", NULL);
+	else
+		r = parse_resolve(envp, &o, ret_error, "db1", NULL);
+	if (r == 0)
+		*ret = o->confirm;
+	opts_free(o);
+	free(env_confirm);
+	free(env_cfg);
+	free(cfg);
+	if (dir) {
+		th_rmtree(dir);
+		free(dir);
+	}
+	return r;
+}
+
+static void test_confirm_is_off_unless_asked_for(void **state)
+{
+	bool confirm = true;
+	char *err = NULL;
+	(void)state;
+	assert_int_equal(resolve_confirm(false, NULL, NULL, &confirm, &err), 0);
+	assert_false(confirm);
+	confirm = true;
+	assert_int_equal(resolve_confirm(false, NULL, "ca_url: https://a:1\n", &confirm, &err), 0);
+	assert_false(confirm);
+	free(err);
+}
+
+static void test_confirm_flag_goes_before_or_after_the_host_and_with_cert(void **state)
+{
+	static const char *const argvs[][4] = {
+		{"--confirm", "db1", NULL},
+		{"db1", "--confirm", NULL},
+		{"cert", "--confirm", "db1", NULL},
+		{"--confirm", "cert", "root@db1", NULL},
+		{"explain", "db1", "--confirm", NULL},
+	};
+	struct opts *o = NULL;
+	char *err = NULL;
+	(void)state;
+	for (size_t i = 0; i < sizeof argvs / sizeof argvs[0]; i++) {
+		assert_int_equal(parse(&o, &err, argvs[i][0], argvs[i][1], argvs[i][2], NULL), 0);
+		assert_true(o->confirm);
+		assert_int_equal(o->n_command, 0);
+		opts_free(o);
+		o = NULL;
+	}
+	assert_int_equal(parse(&o, &err, "cert", "--confirm", "db1", NULL), 0);
+	assert_int_equal(o->cmd, OPTS_CMD_CERT);
+	opts_free(o);
+	o = NULL;
+	/* After the first COMMAND word it is the remote command's. */
+	assert_int_equal(parse(&o, &err, "db1", "ls", "--confirm", NULL), 0);
+	assert_false(o->confirm);
+	assert_int_equal(o->n_command, 2);
+	assert_string_equal(o->command[1], "--confirm");
+	opts_free(o);
+	free(err);
+}
+
+static void test_confirm_flag_takes_no_value(void **state)
+{
+	struct opts *o = NULL;
+	char *err = NULL;
+	(void)state;
+	assert_int_equal(parse(&o, &err, "--confirm=yes", "db1", NULL), -EINVAL);
+	assert_null(o);
+	assert_string_equal(err, "option --confirm takes no value");
+	free(err);
+}
+
+static void test_confirm_environment_variable_takes_1_0_true_false_yes_no(void **state)
+{
+	static const struct {
+		const char *text;
+		bool value;
+	} ok[] = {
+		{"1", true},  {"true", true},	{"yes", true},
+		{"0", false}, {"false", false}, {"no", false},
+	};
+	char *err = NULL;
+	(void)state;
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		bool confirm = !ok[i].value;
+		assert_int_equal(resolve_confirm(false, ok[i].text, NULL, &confirm, &err), 0);
+		assert_int_equal(confirm, ok[i].value);
+	}
+	free(err);
+}
+
+static void test_confirm_config_key_takes_true_false_yes_no(void **state)
+{
+	static const struct {
+		const char *text;
+		bool value;
+	} ok[] = {
+		{"confirm: true\n", true},     {"confirm: yes\n", true},
+		{"confirm: false\n", false},   {"confirm: no\n", false},
+		{"confirm: \"true\"\n", true},
+	};
+	char *err = NULL;
+	(void)state;
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		bool confirm = !ok[i].value;
+		assert_int_equal(resolve_confirm(false, NULL, ok[i].text, &confirm, &err), 0);
+		assert_int_equal(confirm, ok[i].value);
+	}
+	free(err);
+}
+
+static void test_confirm_flag_beats_environment_which_beats_the_config_file(void **state)
+{
+	static const struct {
+		bool flag;
+		const char *env, *conf;
+		bool want;
+	} cases[] = {
+		{false, "0", "confirm: true\n", false}, /* environment turns the file's off */
+		{false, "1", "confirm: false\n", true}, /* ... and on */
+		{false, "", "confirm: true\n", true},	/* empty counts as unset */
+		{true, "0", NULL, true},		/* the flag wins over the environment */
+		{true, NULL, "confirm: false\n", true}, /* ... and over the file */
+		{true, "0", "confirm: false\n", true},
+	};
+	char *err = NULL;
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		bool confirm = !cases[i].want;
+		assert_int_equal(
+			resolve_confirm(cases[i].flag, cases[i].env, cases[i].conf, &confirm, &err),
+			0);
+		assert_int_equal(confirm, cases[i].want);
+	}
+	free(err);
+}
+
+static void test_bad_confirm_environment_value_is_a_usage_error_naming_it(void **state)
+{
+	static const char *const bad[] = {"2", "on", "TRUE", "yes ", " 1", "enable", "-1"};
+	(void)state;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		bool confirm = true;
+		char *err = NULL, *want = NULL;
+		assert_int_equal(resolve_confirm(false, bad[i], NULL, &confirm, &err), -EINVAL);
+		assert_true(confirm);
+		assert_true(asprintf(&want, "JIT_SSH_CONFIRM '%s' is not 1 or 0", bad[i]) > 0);
+		assert_non_null(strstr(err, want));
+		free(want);
+		free(err);
+	}
+	/* With --confirm the variable is not read (as with every flag), so its value is moot. */
+	{
+		bool confirm = false;
+		char *err = NULL;
+		assert_int_equal(resolve_confirm(true, "maybe", NULL, &confirm, &err), 0);
+		assert_true(confirm);
+		free(err);
+	}
+}
+
+static void test_bad_confirm_config_value_is_a_format_error_naming_key_and_place(void **state)
+{
+	static const char *const bad[] = {
+		"confirm: maybe\n",
+		"confirm: 1\n",
+		"confirm: \"\"\n",
+		"confirm: True it is\n",
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		bool confirm = true;
+		char *err = NULL;
+		assert_int_equal(resolve_confirm(false, NULL, bad[i], &confirm, &err),
+				 JIT_E_FORMAT);
+		assert_true(confirm);
+		assert_non_null(strstr(err, "config.yaml:1:"));
+		assert_non_null(strstr(err, "'confirm' must be true, false, yes or no"));
+		free(err);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -730,6 +941,15 @@ int main(void)
 		cmocka_unit_test(test_unsafe_user_login_and_host_are_refused),
 		cmocka_unit_test(test_missing_ca_url_is_refused_with_the_ways_to_set_it),
 		cmocka_unit_test(test_empty_environment_values_count_as_unset),
+		cmocka_unit_test(test_confirm_is_off_unless_asked_for),
+		cmocka_unit_test(test_confirm_flag_goes_before_or_after_the_host_and_with_cert),
+		cmocka_unit_test(test_confirm_flag_takes_no_value),
+		cmocka_unit_test(test_confirm_environment_variable_takes_1_0_true_false_yes_no),
+		cmocka_unit_test(test_confirm_config_key_takes_true_false_yes_no),
+		cmocka_unit_test(test_confirm_flag_beats_environment_which_beats_the_config_file),
+		cmocka_unit_test(test_bad_confirm_environment_value_is_a_usage_error_naming_it),
+		cmocka_unit_test(
+			test_bad_confirm_config_value_is_a_format_error_naming_key_and_place),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
