@@ -670,7 +670,11 @@ sed "s|^ledger: .*|ledger: $T/copy|; s|^pid_file: .*|pid_file: $T/copy.pid|" \
 	"$T/state/config.yaml" >"$T/state/copy.yaml"
 BAD_SEQ=$("$CA" ledger export --format jsonl --request "$TAMPERED_ID" --config "$T/state/copy.yaml" |
 	sed -n '1s/.*"seq":\([0-9]*\).*/\1/p')
-sed -i 's/TAMPER-ME-12345/TAMPER-ME-99999/' "$T/copy/data.mdb"
+# Bytes, not text (LC_ALL=C), and every occurrence (g): the reason is in the received and
+# the issued record, which may share a "line" of the binary file in either order.
+LC_ALL=C sed -i 's/TAMPER-ME-12345/TAMPER-ME-99999/g' "$T/copy/data.mdb"
+check "the tampering changed the received and the issued record" \
+	test "$(LC_ALL=C grep -a -o TAMPER-ME-99999 "$T/copy/data.mdb" | wc -l)" = 2
 if "$CA" ledger verify --config "$T/state/copy.yaml" >"$T/out" 2>&1; then
 	not_ok "verify of a tampered ledger exits 1"
 else
