@@ -9,17 +9,7 @@
 # Output: "ok N - what" per check.
 . "$(dirname "$0")/lib.sh"
 
-new_key alice
-cat >"$T/policy.yaml" <<POLICY
-users:
-  alice:
-    keys: ["$(key_of alice)"]
-rules:
-  - name: alice-on-test
-    users: [alice]
-    hosts: ["test-*"]
-    logins: [alice]
-POLICY
+alice_policy
 init_ca
 cp "$T/ca/config.yaml" "$T/config.yaml.init"
 start_agent alice

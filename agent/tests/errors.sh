@@ -10,18 +10,8 @@
 
 command -v faketime >/dev/null || fail "faketime is needed (scripts/setup installs it)"
 
-new_key alice
+alice_policy
 new_key stranger
-cat >"$T/policy.yaml" <<POLICY
-users:
-  alice:
-    keys: ["$(key_of alice)"]
-rules:
-  - name: alice-on-test
-    users: [alice]
-    hosts: ["test-*"]
-    logins: [alice]
-POLICY
 start_ca
 start_agent
 # An ssh that only records that it was run: a failed jit-ssh must never start one.

@@ -51,6 +51,21 @@ new_key() { ssh-keygen -q -t ed25519 -N '' -C "$1" -f "$T/$1"; }
 # key_of NAME: the public-key line of $T/NAME.pub without its comment
 key_of() { cut -d' ' -f1,2 "$T/$1.pub"; }
 
+# alice_policy: a new key $T/alice, and $T/policy.yaml letting alice be alice on test-*
+alice_policy() {
+	new_key alice
+	cat >"$T/policy.yaml" <<POLICY
+users:
+  alice:
+    keys: ["$(key_of alice)"]
+rules:
+  - name: alice-on-test
+    users: [alice]
+    hosts: ["test-*"]
+    logins: [alice]
+POLICY
+}
+
 # start_ca: init_ca, then serve_ca
 start_ca() {
 	init_ca

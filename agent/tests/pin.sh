@@ -4,17 +4,7 @@
 # (docs/engineer.md, "Reaching the CA"). Output: "ok N - what" per check.
 . "$(dirname "$0")/lib.sh"
 
-new_key alice
-cat >"$T/policy.yaml" <<POLICY
-users:
-  alice:
-    keys: ["$(key_of alice)"]
-rules:
-  - name: alice-on-test
-    users: [alice]
-    hosts: ["test-*"]
-    logins: [alice]
-POLICY
+alice_policy
 start_ca
 start_agent alice
 # Well formed, but not the CA's: SHA-256 of nothing.
