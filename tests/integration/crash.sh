@@ -39,10 +39,11 @@ start_ca() {
 	CA_PID=$!
 }
 
-# ca_ready: wait until the CA listens (restarting it while the port is still held)
+# ca_ready: wait until the CA listens (restarting it while the port is still held); up to
+# about 15 s, for a slow sanitizer build on a loaded machine (a deadline, not a speed check)
 ca_ready() {
 	local i
-	for ((i = 0; i < 300; i++)); do
+	for ((i = 0; i < 1500; i++)); do
 		[ -s "$T/ca.port" ] && return 0
 		if ! kill -0 "$CA_PID" 2>/dev/null; then
 			wait "$CA_PID" 2>/dev/null || true
