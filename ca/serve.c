@@ -943,11 +943,23 @@ static int reload_with(const struct serve_reload_options *o, const struct config
 			"found %lld error%s\n",
 			cfg->policy, json_string_value(json_object_get(now, "policy_version")),
 			(long long)n_errors, n_errors == 1 ? "" : "s");
-		if (local_r == JIT_E_POLICY && local_err)
-			fprintf(o->err, "%s\n", local_err);
-		else if (local_r < 0)
-			fprintf(o->err, "%s: %s\n", cfg->policy, jit_strerror(local_r));
-		else
+		if (local_r == JIT_E_POLICY && local_err) {
+			json_int_t here = (json_int_t)policy_error_count(local_err);
+
+			fprintf(o->err, "jit-ssh-ca: checking %s here:\n%s\n", cfg->policy,
+				local_err);
+			if (here != n_errors)
+				fprintf(o->err,
+					"jit-ssh-ca: %lld error%s here but %lld in the CA: the file "
+					"changed since, or the CA reads another one (its log has "
+					"its own list)\n",
+					(long long)here, here == 1 ? "" : "s", (long long)n_errors);
+		} else if (local_r < 0) {
+			fprintf(o->err,
+				"jit-ssh-ca: cannot check %s here (%s); the CA's log says what "
+				"it found\n",
+				cfg->policy, jit_strerror(local_r));
+		} else
 			fprintf(o->err,
 				"jit-ssh-ca: %s is a valid policy here (as this user); the "
 				"CA's log says why the CA refused it (the file's owner or "

@@ -133,6 +133,9 @@ check "jit-ssh-ca reload of the invalid file exits 1 ($rc)" test "$rc" = 1
 check "jit-ssh-ca reload prints the reload error ($LOC)" grep -qF "$LOC" "$T/reload-bad.out"
 check "jit-ssh-ca reload gives the CA's count of errors" grep -q "the CA found 1 error" \
 	"$T/reload-bad.out"
+check "jit-ssh-ca reload says its list comes from checking the file here, and agrees" \
+	bash -c 'grep -q "checking .*policy.yaml here:" "$1" && ! grep -q " here but " "$1"' _ \
+	"$T/reload-bad.out"
 health "$T/hz2b.json"
 jcheck "the CA still serves the same policy" "$T/hz2b.json" \
 	'.policy_version == $v and .policy_generation == $g' --arg v "$V1" --argjson g "$((G0 + 1))"
@@ -150,8 +153,8 @@ check "a missing policy file: the CA log names it" grep -q "policy.yaml: No such
 rc=0
 ca_cmd reload >"$T/reload-gone.out" 2>&1 || rc=$?
 check "jit-ssh-ca reload of a missing file exits 1 ($rc) and names it" \
-	bash -c '[ "$1" = 1 ] && grep -q "policy.yaml: No such file" "$2"' _ "$rc" \
-	"$T/reload-gone.out"
+	bash -c '[ "$1" = 1 ] && grep -q "cannot check .*policy.yaml here (No such file" "$2"' _ \
+	"$rc" "$T/reload-gone.out"
 check "with the file gone the old policy still decides: bob logs in" test "$(login_as bob)" = in
 reloaded_events "$T/reloaded.json"
 jcheck "no policy_reloaded event for the failed reloads" "$T/reloaded.json" 'length == 1'
