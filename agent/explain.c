@@ -238,6 +238,8 @@ int explain_parse(const char *body, size_t len, struct explain **ret)
 	if ((denied = json_object_get(o, "denied")) && !json_is_null(denied) &&
 	    (k = parse_logins(denied, true, &e->denied, &e->n_denied)) < 0)
 		return k;
+	if ((k = opt_seconds(o, "denied_more", &e->denied_more)) < 0)
+		return k;
 	*ret = TAKE_PTR(e);
 	return 0;
 }
@@ -349,7 +351,8 @@ static void put_open(FILE *f, const struct explain *e)
 	}
 }
 
-/* The "denied" table: login, rule; the logins a deny rule keeps from the requester. */
+/* The "denied" table: the logins a deny rule keeps from the requester (with the rule), and
+ * those no rule's conditions can hold for (no rule). */
 static void put_denied(FILE *f, const struct explain *e)
 {
 	int wl = 0;
@@ -362,10 +365,14 @@ static void put_denied(FILE *f, const struct explain *e)
 		const struct explain_open *x = &e->denied[i];
 
 		if (x->rule)
-			fprintf(f, "  %-*s  denied  rule '%s'\n", wl, x->login, x->rule);
+			fprintf(f, "  %-*s  denied by rule '%s' (deny rules win over any allow)\n",
+				wl, x->login, x->rule);
 		else
-			fprintf(f, "  %s  denied\n", x->login);
+			fprintf(f, "  %-*s  not open (no rule's conditions can hold)\n", wl,
+				x->login);
 	}
+	if (e->denied_more)
+		fprintf(f, "  (and %llu more)\n", (unsigned long long)e->denied_more);
 }
 
 int explain_render(const struct explain *e, const char *host, const char *login, char **ret)
@@ -399,7 +406,7 @@ int explain_render(const struct explain *e, const char *host, const char *login,
 	put_open(f, e);
 	/* With nothing open, "(nothing)" says it all. */
 	if (e->n_denied && e->n_open) {
-		fprintf(f, "\nnot open to you on %s (deny rules win over any allow):\n", h);
+		fprintf(f, "\nnot open to you on %s:\n", h);
 		put_denied(f, e);
 	}
 	if (fclose(f) != 0 || !text)

@@ -11,11 +11,14 @@
  *                  "max_ttl_seconds": N, "rule": "..." | null,
  *                  "approvals": {"count": N, "from": ["group", ...]} | null,
  *                  "reason": {"required": true | false, "pattern": "..." | null}, ...}, ...],
- *        "denied": [{"login": "..." | "*", "verdict": "denied", "rule": "..." | null, ...}, ...]}
+ *        "denied": [{"login": "..." | "*", "verdict": "denied", "rule": "..." | null, ...}, ...],
+ *        "denied_more": N}
  *
  * "denied" (optional; CAs before it was added do not send it) lists the logins a deny rule keeps
  * from the requester on the host: next to a "*" entry of "open" they are the logins it does not
- * cover (docs/api.md, "POST /v1/explain").
+ * cover, with "rule" the deny rule; an entry without a rule is a login no rule's conditions
+ * can hold for. "denied_more" (optional) counts the entries the CA left out of "denied"
+ * (docs/api.md, "POST /v1/explain").
  *
  * Only the fields above are read; others (principals, critical_options, extensions,
  * default_ttl_seconds, force_command) are left alone, so `--json` is the place for them.
@@ -76,6 +79,7 @@ struct explain_open {
  * @open, @n_open:    every login open to the requester on the host now
  * @denied, @n_denied: every login a deny rule keeps from the requester there (verdict
  *                    EXPLAIN_DENIED; only @login and @rule are filled)
+ * @denied_more:      how many more the CA left out of its "denied" list
  */
 struct explain {
 	enum explain_verdict verdict;
@@ -93,6 +97,7 @@ struct explain {
 	size_t n_open;
 	struct explain_open *denied;
 	size_t n_denied;
+	uint64_t denied_more;
 };
 
 /** explain_free() - Free; accepts NULL; returns NULL. */
@@ -139,8 +144,10 @@ const char *explain_duration(uint64_t sec, char *buf, size_t size);
  *     LOGIN  VERDICT  max TTL  rule 'NAME' (CONDITIONS)
  *     (nothing)                          (when the list is empty)
  *
- *   not open to you on HOST (deny rules win over any allow):     (when both lists have entries)
- *     LOGIN  denied  rule 'NAME'
+ *   not open to you on HOST:                     (when both lists have entries)
+ *     LOGIN  denied by rule 'NAME' (deny rules win over any allow)
+ *     LOGIN  not open (no rule's conditions can hold)
+ *     (and N more)                               (when the CA left N out)
  *
  * CONDITIONS: "1 approval from [sre]", "reason required", "reason required, matching 'RE'",
  * "reason if given, matching 'RE'".

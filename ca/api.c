@@ -369,7 +369,7 @@ static enum MHD_Result post_explain(struct api *a, struct MHD_Connection *c, con
 	struct request_error e = {0};
 	struct logline l = {.result = "explained"};
 	char addr[INET6_ADDRSTRLEN];
-	size_t n = 0;
+	size_t n = 0, denied_more = 0;
 	int r;
 
 	if (authenticate(a, c, cn, pol, REQUEST_PARSE_KEY_OPTIONAL, &req, &user_fp, &e) < 0)
@@ -386,9 +386,9 @@ static enum MHD_Result post_explain(struct api *a, struct MHD_Connection *c, con
 	};
 	if ((r = issue_explain(pol, &pr, a->o.max_ttl_sec, &d, &open, &n)) < 0 ||
 	    (r = policy_explain_json(&pr, d, &decision)) < 0 ||
-	    (r = issue_open_logins_json(open, n, &open_json, &denied_json)) < 0 ||
-	    !(body = json_pack("{s:O, s:O, s:O}", "decision", decision, "open", open_json, "denied",
-			       denied_json))) {
+	    (r = issue_open_logins_json(open, n, &open_json, &denied_json, &denied_more)) < 0 ||
+	    !(body = json_pack("{s:O, s:O, s:O, s:I}", "decision", decision, "open", open_json,
+			       "denied", denied_json, "denied_more", (json_int_t)denied_more))) {
 		request_error_set(&e, r < 0 ? r : -ENOMEM, 500, "internal",
 				  "explaining the decision: %s", jit_strerror(r < 0 ? r : -ENOMEM));
 		return send_error(a, c, "POST", url, cn, &e, req, NULL);

@@ -184,7 +184,7 @@ static json_t *issued_record(const struct issue_ctx *ctx, const struct issue_inp
 	/* clang-format off */
 	if (!rec ||
 	    json_object_update_new(rec, json_pack("{s:s, s:O, s:I, s:I, s:s, s:s, s:o, s:o, "
-						  "s:s?, s:s, s:s, s:s?, s:s}",
+						  "s:s?, s:s, s:s, s:s?, s:s?}",
 			 "key_id", key_id,
 			 "principals", principals,
 			 "valid_after", (json_int_t)c->valid_after,
@@ -345,19 +345,21 @@ int issue_explain(const struct policy *p, const struct policy_request *pr, uint6
 }
 
 int issue_open_logins_json(const struct policy_open_login *v, size_t n, json_t **ret_open,
-			   json_t **ret_denied)
+			   json_t **ret_denied, size_t *ret_denied_more)
 {
 	_cleanup_free_ struct policy_open_login *open = calloc(n + 1, sizeof *open);
 	_cleanup_free_ struct policy_open_login *denied = calloc(n + 1, sizeof *denied);
 	_cleanup_(json_decrefp) json_t *jo = NULL;
 	_cleanup_(json_decrefp) json_t *jd = NULL;
-	size_t n_open = 0, n_denied = 0;
+	size_t n_open = 0, n_denied = 0, more = 0;
 	int r;
 
 	if (!open || !denied)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		if (v[i].verdict == POLICY_DENY)
+		if (v[i].verdict == POLICY_DENY && n_denied == ISSUE_DENIED_MAX)
+			more++;
+		else if (v[i].verdict == POLICY_DENY)
 			denied[n_denied++] = v[i];
 		else
 			open[n_open++] = v[i];
@@ -367,6 +369,7 @@ int issue_open_logins_json(const struct policy_open_login *v, size_t n, json_t *
 		return r;
 	*ret_open = TAKE_PTR(jo);
 	*ret_denied = TAKE_PTR(jd);
+	*ret_denied_more = more;
 	return 0;
 }
 

@@ -42,6 +42,9 @@
 #define ISSUE_EVENT_RECEIVED "received"
 #define ISSUE_EVENT_DECIDED "decided"
 #define ISSUE_EVENT_ISSUED "issued"
+/* Most "denied" entries an explain answer lists (the rest are counted in "denied_more"), so
+ * a deny rule naming many logins keeps the answer far below the client's body limit. */
+#define ISSUE_DENIED_MAX 64
 
 /**
  * struct issue_ctx - what issuing needs (all borrowed; must outlive the calls)
@@ -123,11 +126,13 @@ int issue_explain(const struct policy *p, const struct policy_request *pr, uint6
  * @ret_open:    new array (json_decref()): the entries allowed or needing approval, in the
  *               shape of policy_open_logins_json()
  * @ret_denied:  new array: the denied entries, same shape ("verdict": "denied"; "rule" the
- *               deny rule, or null when no rule's conditions can hold; lifetimes 0)
+ *               deny rule, or null when no rule's conditions can hold; lifetimes 0), at most
+ *               ISSUE_DENIED_MAX of them (the first, in the policy's order)
+ * @ret_denied_more: how many denied entries were left out past ISSUE_DENIED_MAX
  * Errors: -ENOMEM; on error nothing is returned.
  */
 int issue_open_logins_json(const struct policy_open_login *v, size_t n, json_t **ret_open,
-			   json_t **ret_denied);
+			   json_t **ret_denied, size_t *ret_denied_more);
 
 /**
  * issue_approval_text() - The 403 reason given for a decision that needs approval

@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -525,7 +526,7 @@ static int cmd_policy_explain(const struct args *a)
 	_cleanup_(json_decrefp) json_t *open_json = NULL;
 	_cleanup_(json_decrefp) json_t *denied_json = NULL;
 	const char *file;
-	size_t n = 0;
+	size_t n = 0, denied_more = 0;
 	int r;
 
 	if (only(a, "policy explain",
@@ -570,9 +571,12 @@ static int cmd_policy_explain(const struct args *a)
 	if (a->json) {
 		/* The decision's fields, plus "open" and "denied" as in POST /v1/explain. */
 		if ((r = policy_explain_json(&pr, d, &j)) == 0 &&
-		    (r = issue_open_logins_json(open, n, &open_json, &denied_json)) == 0 &&
+		    (r = issue_open_logins_json(open, n, &open_json, &denied_json, &denied_more)) ==
+			    0 &&
 		    (json_object_set(j, "open", open_json) < 0 ||
-		     json_object_set(j, "denied", denied_json) < 0))
+		     json_object_set(j, "denied", denied_json) < 0 ||
+		     json_object_set_new(j, "denied_more", json_integer((json_int_t)denied_more)) <
+			     0))
 			r = -ENOMEM;
 		if (r < 0) {
 			json_decref(j);
@@ -591,7 +595,7 @@ static int cmd_policy_explain(const struct args *a)
 		fprintf(stderr, "jit-ssh-ca: policy explain: %s\n", jit_strerror(r));
 		return EXPLAIN_EXIT_FAILURE;
 	}
-	printf("%s\nopen to %s on %s:\n%s", text, a->user, d->host ? d->host : a->host, open_text);
+	printf("%s\nlogins for %s on %s:\n%s", text, a->user, d->host ? d->host : a->host, open_text);
 	if (fflush(stdout) != 0)
 		return EXPLAIN_EXIT_FAILURE;
 	return explain_exit(&pr, d);
@@ -606,10 +610,22 @@ static int cmd_policy(const struct args *a)
 	return bad_usage("policy: %s", "expected 'policy check FILE' or 'policy explain ...'");
 }
 
+/* Whether the command line is `policy explain`, looked at before getopt reorders @argv. */
+static bool is_policy_explain(int argc, char **argv)
+{
+	if (argc < 3 || strcmp(argv[1], "policy") != 0)
+		return false;
+	for (int i = 2; i < argc; i++)
+		if (!strcmp(argv[i], "explain"))
+			return true;
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	struct args a = {0};
 	const char *cmd;
+	bool explain;
 	int r;
 
 	if (argc < 2)
@@ -619,11 +635,9 @@ int main(int argc, char **argv)
 		return usage(stdout, 0);
 	if (!strcmp(cmd, "ledger"))
 		return ledger_cli_main(argc - 1, argv + 1, stdout, stderr);
+	explain = is_policy_explain(argc, argv);
 	if ((r = parse_args(argc - 1, argv + 1, &a)) != 0)
-		/* policy explain keeps 2 for "denied" */
-		return !strcmp(cmd, "policy") && argc > 2 && !strcmp(argv[2], "explain")
-			       ? EXPLAIN_EXIT_USAGE
-			       : r;
+		return explain ? EXPLAIN_EXIT_USAGE : r; /* policy explain keeps 2 for "denied" */
 	if (!strcmp(cmd, "init"))
 		return cmd_init(&a);
 	if (!strcmp(cmd, "serve"))

@@ -178,20 +178,23 @@ static void test_logins_a_deny_rule_forbids_are_listed_apart_from_a_star(void **
 		"\"open\":[{\"login\":\"*\",\"verdict\":\"allowed\",\"rule\":\"bg\","
 		"\"max_ttl_seconds\":900}],"
 		"\"denied\":[{\"login\":\"root\",\"verdict\":\"denied\",\"rule\":\"no-root\"},"
-		"{\"login\":\"postgres\",\"verdict\":\"denied\",\"rule\":null}]}";
+		"{\"login\":\"postgres\",\"verdict\":\"denied\",\"rule\":null}],"
+		"\"denied_more\":3}";
 	struct explain *e = parse_ok(body);
 	char *text = render(e, "h1", "admin");
 	(void)state;
 	assert_int_equal(e->n_open, 1);
 	assert_int_equal(e->n_denied, 2);
 	assert_int_equal(e->denied[0].verdict, EXPLAIN_DENIED);
+	assert_int_equal(e->denied_more, 3);
 	assert_string_equal(strstr(text, "open to you"),
 			    "open to you on h1:\n"
 			    "  *  allowed         max 15m  rule 'bg'\n"
 			    "\n"
-			    "not open to you on h1 (deny rules win over any allow):\n"
-			    "  root      denied  rule 'no-root'\n"
-			    "  postgres  denied\n");
+			    "not open to you on h1:\n"
+			    "  root      denied by rule 'no-root' (deny rules win over any allow)\n"
+			    "  postgres  not open (no rule's conditions can hold)\n"
+			    "  (and 3 more)\n");
 	free(text);
 	explain_free(e);
 }

@@ -25,6 +25,7 @@
 #include "ledger.h"
 #include "policy.h"
 #include "request.h"
+#include "util.h"
 
 #define NOW 1700000000ull
 #define SKEW 60
@@ -128,9 +129,9 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Issue a request by alice for @login on @host asking @ttl seconds. */
-static int issue_on(struct fixture *f, const char *host, const char *login, uint64_t ttl,
-		    json_t **ret_body, struct request_error *e)
+/* Issue a request by alice for @login on @host asking @ttl seconds, from @client_addr. */
+static int issue_from(struct fixture *f, const char *host, const char *login, uint64_t ttl,
+		      const char *client_addr, json_t **ret_body, struct request_error *e)
 {
 	struct request q = {
 		.user = "alice",
@@ -146,7 +147,7 @@ static int issue_on(struct fixture *f, const char *host, const char *login, uint
 		.req = &q,
 		.request_id = REQUEST_ID,
 		.user_key_fp = "SHA256:requester",
-		.client_addr = "127.0.0.1",
+		.client_addr = client_addr,
 		.now = NOW,
 	};
 	uint64_t seq = 0;
@@ -158,6 +159,12 @@ static int issue_on(struct fixture *f, const char *host, const char *login, uint
 	if (r == 0)
 		assert_true(seq > 0);
 	return r;
+}
+
+static int issue_on(struct fixture *f, const char *host, const char *login, uint64_t ttl,
+		    json_t **ret_body, struct request_error *e)
+{
+	return issue_from(f, host, login, ttl, "127.0.0.1", ret_body, e);
 }
 
 static int issue(struct fixture *f, const char *login, uint64_t ttl, json_t **ret_body,
@@ -517,6 +524,53 @@ static void test_allowed_request_without_issued_record_has_no_answer(void **stat
 	json_decref(events);
 }
 
+/* issue.h: @client_addr may be NULL (the listener could not tell); issuance goes on. */
+static void test_a_request_without_a_client_address_is_issued_and_recorded(void **state)
+{
+	struct fixture *f = *state;
+	struct request_error e;
+	json_t *body, *events;
+	const json_t *rec;
+
+	assert_int_equal(issue_from(f, "web-1", "alice", 0, NULL, &body, &e), 0);
+	assert_int_equal(issue_answer_status(body), 201);
+	events = story(f);
+	rec = one_event(events, "issued");
+	assert_true(json_is_null(json_object_get(rec, "client_address")));
+	rec = one_event(events, "received");
+	assert_true(json_is_null(json_object_get(rec, "client_address")));
+	json_decref(events);
+	json_decref(body);
+}
+
+/* A deny rule naming many logins: the answer lists ISSUE_DENIED_MAX and counts the rest. */
+static void test_explain_lists_at_most_the_limit_of_denied_logins_and_counts_the_rest(void **state)
+{
+	struct policy_open_login v[ISSUE_DENIED_MAX + 5];
+	json_t *jo = NULL, *jd = NULL;
+	size_t more = 0;
+	char names[ISSUE_DENIED_MAX + 5][16];
+
+	(void)state;
+	memset(v, 0, sizeof v);
+	for (size_t i = 0; i < ELEMENTSOF(v); i++) {
+		snprintf(names[i], sizeof names[i], "sys%03zu", i);
+		v[i].login = names[i];
+		v[i].verdict = POLICY_DENY;
+		v[i].rule = "no-system-accounts";
+	}
+	v[3].verdict = POLICY_ALLOW; /* one open login among them */
+	v[3].rule = "bg";
+	assert_int_equal(issue_open_logins_json(v, ELEMENTSOF(v), &jo, &jd, &more), 0);
+	assert_int_equal(json_array_size(jo), 1);
+	assert_int_equal(json_array_size(jd), ISSUE_DENIED_MAX);
+	assert_int_equal(more, ELEMENTSOF(v) - 1 - ISSUE_DENIED_MAX);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(jd, 0), "login")),
+			    "sys000");
+	json_decref(jo);
+	json_decref(jd);
+}
+
 static void test_cancelled_request_answers_cancelled(void **state)
 {
 	json_t *events, *answer = NULL;
@@ -615,7 +669,7 @@ static void test_explain_lists_a_login_a_deny_rule_forbids_next_to_a_star_login(
 	struct policy_open_login *open = NULL;
 	json_t *jo = NULL, *jd = NULL;
 	char *text = NULL;
-	size_t n = 0;
+	size_t n = 0, more = 99;
 
 	(void)state;
 	assert_int_equal(issue_explain(p, &pr, 3600, &d, &open, &n), 0);
@@ -633,7 +687,8 @@ static void test_explain_lists_a_login_a_deny_rule_forbids_next_to_a_star_login(
 	assert_non_null(strstr(text, "root  denied (rule 'no-root')\n"));
 	assert_non_null(strstr(text, "*     allowed for up to 1h"));
 	/* the JSON answer: "*" open, root in "denied" */
-	assert_int_equal(issue_open_logins_json(open, n, &jo, &jd), 0);
+	assert_int_equal(issue_open_logins_json(open, n, &jo, &jd, &more), 0);
+	assert_int_equal(more, 0);
 	assert_int_equal(json_array_size(jo), 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(jo, 0), "login")),
 			    "*");
@@ -711,6 +766,8 @@ int main(void)
 		T(test_denied_request_is_answered_with_a_reason_and_recorded),
 		T(test_rule_needing_approval_is_denied_saying_so),
 		T(test_allowed_request_without_issued_record_has_no_answer),
+		T(test_a_request_without_a_client_address_is_issued_and_recorded),
+		T(test_explain_lists_at_most_the_limit_of_denied_logins_and_counts_the_rest),
 		T(test_cancelled_request_answers_cancelled),
 		T(test_first_version_denied_record_still_answers),
 		T(test_no_certificate_leaves_when_the_ledger_cannot_record_it),

@@ -244,6 +244,16 @@ pex_rc "$T/p19.txt" --user alice --host prod-web-3 --login "$L" --ttl 1h30m
 check "policy explain --ttl 1h30m is refused as jit-ssh refuses it: exit 64 ($PX_RC)" \
 	bash -c '[ "$1" = 64 ] && grep -q -- "--ttl" "$2.err"' _ "$PX_RC" "$T/p19.txt"
 
+# An unknown option after another one is still a command-line error (64), never "denied" (2).
+PX_RC=0
+"$JIT_SSH_CA" policy explain --json --bogus --config "$T/ca/config.yaml" >"$T/p20.txt" \
+	2>"$T/p20.txt.err" || PX_RC=$?
+check "policy explain with an unknown option after another exits 64 ($PX_RC)" test "$PX_RC" = 64
+PX_RC=0
+"$JIT_SSH_CA" policy --user=alice explain --host lab-1 --login deploy --tll 1h \
+	--config "$T/ca/config.yaml" >"$T/p21.txt" 2>"$T/p21.txt.err" || PX_RC=$?
+check "policy explain with a mistyped option exits 64 ($PX_RC)" test "$PX_RC" = 64
+
 # jit-ssh explain still reads the CA's answer that carries the denied list.
 explain deploy@lab-1
 check "jit-ssh explain deploy@lab-1 exits 0 with a denied login in the answer (got $EX_RC)" \
