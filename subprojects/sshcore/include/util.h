@@ -44,7 +44,8 @@ static inline void freep_secret_str(char **p)
  * util_write_all() - Write all of @buf to @fd, retrying short writes and EINTR (write(2))
  * @fd:  an open file descriptor (borrowed: neither synced nor closed here)
  * @buf: @len bytes (borrowed)
- * Errors: the -errno of the first failing write(2); what was written before it stays.
+ * Errors: the -errno of the first failing write(2), -EIO when write(2) makes no progress;
+ * what was written before stays.
  * Return: 0 once all @len bytes are written.
  */
 static inline int util_write_all(int fd, const void *buf, size_t len)
@@ -58,6 +59,8 @@ static inline int util_write_all(int fd, const void *buf, size_t len)
 			continue;
 		if (n < 0)
 			return -errno;
+		if (n == 0)
+			return -EIO; /* no progress: do not spin */
 		p += n;
 		len -= (size_t)n;
 	}

@@ -468,9 +468,11 @@ int conf_parse_duration(const char *s, uint64_t max_sec, uint64_t *ret)
 	if (!s || !ret)
 		return -EINVAL;
 	for (; s[i] >= '0' && s[i] <= '9'; i++) {
-		if (v > max_sec)
+		uint64_t d = (uint64_t)(s[i] - '0');
+
+		if (v > max_sec / 10 || v * 10 > max_sec - d)
 			return -EINVAL;
-		v = v * 10 + (uint64_t)(s[i] - '0');
+		v = v * 10 + d;
 	}
 	if (i == 0)
 		return -EINVAL;

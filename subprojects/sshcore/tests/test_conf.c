@@ -514,6 +514,12 @@ static void test_durations_outside_the_grammar_or_range_are_refused(void **state
 	assert_int_equal(conf_parse_duration("61", 60, &v), -EINVAL);
 	assert_int_equal(conf_parse_duration("1m", 60, &v), 0);
 	assert_int_equal(v, 60);
+	/* Any @max_sec: no digit string wraps around to a small number. */
+	assert_int_equal(conf_parse_duration("18446744073709551615", UINT64_MAX, &v), 0);
+	assert_true(v == UINT64_MAX);
+	assert_int_equal(conf_parse_duration("18446744073709551616", UINT64_MAX, &v), -EINVAL);
+	assert_int_equal(conf_parse_duration("184467440737095516150", UINT64_MAX, &v), -EINVAL);
+	assert_int_equal(conf_parse_duration("36893488147419103232", UINT64_MAX, &v), -EINVAL);
 }
 
 int main(void)
