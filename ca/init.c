@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -143,38 +145,66 @@ static char *path_in(const char *dir, const char *name)
 }
 
 /*
- * Before a rotation (--force) replaces ca_key.pub: append its line to ca_key.previous.pub
- * (SERVE_PREVIOUS_CA_KEYS_SUFFIX), durably, so the ledger's checkpoints signed by the old key
- * stay trusted by the start-up check, `ledger verify` and `ledger backup`.
+ * Before a rotation (--force) replaces the CA key: append the old CA public key to
+ * ca_key.previous.pub (SERVE_PREVIOUS_CA_KEYS_SUFFIX), durably, so the ledger's checkpoints
+ * signed with it stay trusted by the start-up check, `ledger verify` and `ledger backup`.
+ * Runs before anything is removed. The key is the public half of ca_key (what really signed),
+ * which ca_key.pub, when present, must match; without ca_key, ca_key.pub's key is kept.
  */
 static int keep_previous_ca_key(const char *dir, char **ret_error)
 {
-	_cleanup_free_ char *pub = path_in(dir, "ca_key.pub");
+	_cleanup_free_ char *priv_path = path_in(dir, "ca_key");
+	_cleanup_free_ char *pub_path = path_in(dir, "ca_key.pub");
 	_cleanup_free_ char *prev = path_in(dir, "ca_key" SERVE_PREVIOUS_CA_KEYS_SUFFIX);
-	_cleanup_free_ char *text = NULL;
-	_cleanup_(key_freep) struct key *k = NULL;
+	_cleanup_free_ char *text = NULL, *line = NULL, *fp = NULL;
+	_cleanup_(key_freep) struct key *priv = NULL;
+	_cleanup_(key_freep) struct key *pub = NULL;
+	_cleanup_(key_freep) struct key *listed = NULL;
 	size_t len = 0;
 	int fd, r;
 
-	if (!pub || !prev)
+	if (!priv_path || !pub_path || !prev)
 		return -ENOMEM;
-	if ((r = tlsgen_read_file(pub, &text, &len)) == -ENOENT)
-		return 0;
-	if (r < 0)
-		return set_error(ret_error, r, "cannot read %s: %s", pub, jit_strerror(r));
-	if (len == 0 || text[len - 1] != '\n')
-		return set_error(ret_error, JIT_E_FORMAT, "%s does not end with a newline", pub);
-	text[len - 1] = 0;
-	if ((r = key_from_line(text, &k, NULL)) < 0)
+	r = key_load_private(priv_path, false, &priv);
+	if (r < 0 && r != -ENOENT)
 		return set_error(ret_error, r,
-				 "%s is not a public-key line (%s): refusing to rotate the CA key "
-				 "without keeping the old one",
-				 pub, jit_strerror(r));
-	text[len - 1] = '\n';
+				 "cannot read the CA key %s (%s): refusing to rotate it without "
+				 "keeping its public key for the ledger's checkpoints",
+				 priv_path, jit_strerror(r));
+	if (priv && (r = key_public(priv, &pub)) < 0)
+		return r;
+	r = tlsgen_read_file(pub_path, &text, &len);
+	if (r < 0 && r != -ENOENT)
+		return set_error(ret_error, r, "cannot read %s: %s", pub_path, jit_strerror(r));
+	if (r == 0) {
+		if (len > 0 && text[len - 1] == '\n')
+			text[len - 1] = 0;
+		if ((r = key_from_line(text, &listed, NULL)) < 0)
+			return set_error(ret_error, r,
+					 "%s is not one public-key line (%s): fix or remove it, then "
+					 "rotate again",
+					 pub_path, jit_strerror(r));
+		if (pub && !key_equal_public(pub, listed))
+			return set_error(ret_error, JIT_E_FORMAT,
+					 "%s does not hold the public key of %s: fix or remove it, "
+					 "then rotate again",
+					 pub_path, priv_path);
+		if (!pub)
+			pub = TAKE_PTR(listed);
+	}
+	if (!pub)
+		return 0; /* no CA key yet: nothing to keep */
+	if ((r = key_fingerprint(pub, &fp)) < 0 || (r = key_to_line(pub, NULL, &line)) < 0)
+		return r;
+	free(text);
+	if (asprintf(&text, "%s jit-ssh-ca rotated out %s\n", line, fp) < 0) {
+		text = NULL;
+		return -ENOMEM;
+	}
 	fd = open(prev, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return set_error(ret_error, -errno, "cannot open %s: %s", prev, strerror(errno));
-	r = util_write_all(fd, text, len);
+	r = util_write_all(fd, text, strlen(text));
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
@@ -188,6 +218,7 @@ static int keep_previous_ca_key(const char *dir, char **ret_error)
 static int prepare_dir(const struct init_options *o, char **ret_error)
 {
 	struct stat st;
+	bool kept = false;
 	int r;
 
 	if (mkdir(o->dir, 0700) == 0)
@@ -209,9 +240,10 @@ static int prepare_dir(const struct init_options *o, char **ret_error)
 					 "%s is already a CA state directory (%s exists); use "
 					 "--force to replace its keys, config and policy",
 					 o->dir, init_files[i]);
-		if (strcmp(init_files[i], "ca_key.pub") == 0 &&
-		    (r = keep_previous_ca_key(o->dir, ret_error)) < 0)
+		/* Before the first file goes: the old CA key must be kept, or nothing changes. */
+		if (!kept && (r = keep_previous_ca_key(o->dir, ret_error)) < 0)
 			return r;
+		kept = true;
 		if (unlink(p) < 0)
 			return set_error(ret_error, -errno, "cannot remove %s: %s", p,
 					 strerror(errno));

@@ -13,9 +13,11 @@
  *
  * An existing state directory is refused unless @force; with @force the keys, the config
  * and the policy are replaced but an existing ledger is kept (its history is evidence), and
- * the old CA public-key line is appended to DIR/ca_key.previous.pub (0644; serve.h,
- * SERVE_PREVIOUS_CA_KEYS_SUFFIX) first, so the ledger's checkpoints signed by the old key
- * stay trusted (docs/operating-ca.md, "Checkpoints and CA key rotation").
+ * the old CA public key (the public half of DIR/ca_key, which DIR/ca_key.pub must match) is
+ * appended to DIR/ca_key.previous.pub (0644; serve.h, SERVE_PREVIOUS_CA_KEYS_SUFFIX) before
+ * any file is removed, so the ledger's checkpoints signed by the old key stay trusted
+ * (docs/operating-ca.md, "Checkpoints and CA key rotation"); when that fails, nothing is
+ * changed.
  */
 #pragma once
 

@@ -714,12 +714,26 @@ cat "$T/old_ca.pub" "$T/state/ca_key.pub" >"$T/ca_keys"
 check "init --force keeps the ledger (verified with the old and new CA keys)" \
 	test "$("$CA" ledger verify --checkpoint-key "$T/ca_keys" --config "$T/state/config.yaml" | intact_count)" = "$RECORDS"
 check "init --force keeps the old CA public key in ca_key.previous.pub" \
-	cmp -s "$T/old_ca.pub" "$T/state/ca_key.previous.pub"
+	test "$(cut -d' ' -f1,2 "$T/state/ca_key.previous.pub")" = "$(cut -d' ' -f1,2 "$T/old_ca.pub")"
 check "after init --force the ledger verifies with the CA's own keys, old and new" \
 	test "$("$CA" ledger verify --config "$T/state/config.yaml" | intact_count)" = "$RECORDS"
 "$CA" init --dir "$T/state" --force --user alice --user-key "$T/alice.pub" >/dev/null
 check "a second rotation appends the second key to ca_key.previous.pub" \
 	test "$(wc -l <"$T/state/ca_key.previous.pub")" = 2
+# A ca_key.pub that is not ca_key's public half: no rotation, and nothing removed.
+cp "$T/state/ca_key.pub" "$T/ca_key.pub.good"
+ssh-keygen -q -t ed25519 -N '' -f "$T/other_ca" && cp "$T/other_ca.pub" "$T/state/ca_key.pub"
+cp "$T/state/ca_key" "$T/ca_key.before"
+if "$CA" init --dir "$T/state" --force --user alice --user-key "$T/alice.pub" >"$T/out" 2>&1; then
+	not_ok "init --force refuses a ca_key.pub that does not match ca_key"
+else
+	check "init --force refuses a ca_key.pub that does not match ca_key" \
+		grep -q "does not hold the public key of" "$T/out"
+fi
+check "the refused rotation left the CA key and the previous keys as they were" \
+	sh -c "cmp -s '$T/ca_key.before' '$T/state/ca_key' &&
+		test \"\$(wc -l <'$T/state/ca_key.previous.pub')\" = 2"
+cp "$T/ca_key.pub.good" "$T/state/ca_key.pub"
 rm "$T/state/ca_key.previous.pub"
 if "$CA" ledger verify --config "$T/state/config.yaml" >"$T/out" 2>&1; then
 	not_ok "checkpoints signed by a key no longer trusted fail verify"
