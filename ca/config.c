@@ -217,8 +217,9 @@ int config_load(const char *path, struct config **ret, char **ret_error)
 	return 0;
 }
 
-/* One path's owner and mode; @holds is NULL, or the path inside directory @path. */
-static int check_owner_mode(const char *path, const char *holds, char **ret_error)
+/* One path's owner and mode; @holds is NULL, or the path inside directory @path; @also is
+ * one more trusted owner, or CONFIG_NO_UID. */
+static int check_owner_mode(const char *path, const char *holds, uid_t also, char **ret_error)
 {
 	_cleanup_free_ char *name = NULL;
 	struct stat st;
@@ -233,12 +234,20 @@ static int check_owner_mode(const char *path, const char *holds, char **ret_erro
 		set_error(ret_error, "cannot check %s: %s", name, strerror(-r));
 		return r;
 	}
-	if (st.st_uid != me && st.st_uid != 0) {
-		set_error(
-			ret_error,
-			"%s is owned by uid %u, neither root nor the user running jit-ssh-ca "
-			"(uid %u), so that user could change it at will. Fix it with: chown %u %s",
-			name, (unsigned)st.st_uid, (unsigned)me, (unsigned)me, path);
+	if (st.st_uid != me && st.st_uid != 0 && (also == CONFIG_NO_UID || st.st_uid != also)) {
+		if (also != CONFIG_NO_UID && also != me)
+			set_error(ret_error,
+				  "%s is owned by uid %u, neither root nor the CA's user (uid %u, "
+				  "the owner of the CA key) nor the user running jit-ssh-ca (uid %u), "
+				  "so that user could change it at will. Fix it with: chown %u %s",
+				  name, (unsigned)st.st_uid, (unsigned)also, (unsigned)me,
+				  (unsigned)also, path);
+		else
+			set_error(ret_error,
+				  "%s is owned by uid %u, neither root nor the user running "
+				  "jit-ssh-ca (uid %u), so that user could change it at will. Fix it "
+				  "with: chown %u %s",
+				  name, (unsigned)st.st_uid, (unsigned)me, (unsigned)me, path);
 		return JIT_E_PERMISSION;
 	}
 	if (st.st_mode & 022) {
@@ -268,6 +277,11 @@ static int parent_dir(const char *path, char **ret)
 
 int config_check_trusted(const char *path, char **ret_error)
 {
+	return config_check_trusted_owner(path, CONFIG_NO_UID, ret_error);
+}
+
+int config_check_trusted_owner(const char *path, uid_t also, char **ret_error)
+{
 	_cleanup_free_ char *real = realpath(path, NULL);
 	_cleanup_free_ char *dir = NULL;
 	_cleanup_free_ char *named_dir = NULL;
@@ -280,10 +294,10 @@ int config_check_trusted(const char *path, char **ret_error)
 		return r;
 	}
 	/* The file, the directory holding it, and the one holding a symbolic link to it. */
-	if ((r = check_owner_mode(real, NULL, ret_error)) < 0 ||
-	    (r = check_owner_mode(dir, real, ret_error)) < 0)
+	if ((r = check_owner_mode(real, NULL, also, ret_error)) < 0 ||
+	    (r = check_owner_mode(dir, real, also, ret_error)) < 0)
 		return r;
 	if (strcmp(named_dir, dir) != 0)
-		return check_owner_mode(named_dir, path, ret_error);
+		return check_owner_mode(named_dir, path, also, ret_error);
 	return 0;
 }

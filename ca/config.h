@@ -28,6 +28,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define CONFIG_DEFAULT_PATH "/var/lib/jit-ssh-ca/config.yaml"
 #define CONFIG_ENV "JIT_SSH_CA_CONFIG"
@@ -116,6 +117,17 @@ bool config_address_is_loopback(const char *addr);
  * -ENOMEM.
  */
 int config_check_trusted(const char *path, char **ret_error);
+
+/* No uid: for config_check_trusted_owner()'s @also. */
+#define CONFIG_NO_UID ((uid_t)-1)
+
+/**
+ * config_check_trusted_owner() - config_check_trusted() with one more trusted owner
+ * @also: a uid whose files are trusted too (e.g. the CA's user when root runs the tools),
+ *        or CONFIG_NO_UID
+ * Errors: as config_check_trusted().
+ */
+int config_check_trusted_owner(const char *path, uid_t also, char **ret_error);
 
 /** config_free() - Free; accepts NULL; returns NULL. */
 struct config *config_free(struct config *c);

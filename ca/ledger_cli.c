@@ -481,7 +481,7 @@ static void detail(const json_t *rec, char *buf, size_t len)
 struct list_ctx {
 	struct cli *c;
 	json_t *array;	 /* --json, --state: collected records */
-	json_t *reviews; /* --unreviewed, --flagged: request ID -> its latest counted verdict */
+	json_t *reviews; /* --unreviewed, --flagged: request ID -> the review that decides */
 	bool flagged;
 	uint64_t n;
 };
@@ -511,8 +511,10 @@ static int on_list(void *ctx, const json_t *rec)
 	struct list_ctx *x = ctx;
 
 	if (x->reviews) {
-		const char *verdict =
-			json_string_value(json_object_get(x->reviews, str(rec, "request_id")));
+		const char *rid = json_string_value(json_object_get(rec, "request_id"));
+		const char *verdict = rid ? json_string_value(json_object_get(
+						    json_object_get(x->reviews, rid), "verdict"))
+					  : NULL;
 
 		if (x->flagged ? !verdict || strcmp(verdict, "flag") : verdict != NULL)
 			return 0;
@@ -524,63 +526,244 @@ static int on_list(void *ctx, const json_t *rec)
 }
 
 /*
- * Why a review record does not count (NULL when it does), in @buf: its signature must
- * verify over its own fields and name the record's own target (ledger_cli_review_check());
- * the reviewer must not be the requester; with @pol, the signing key must be enrolled for
- * the reviewer in it.
+ * The policy, for the reviewers' enrolled keys: a trust anchor for reviews, so it must be a
+ * file only root or the CA's user can change (serve_check_trusted()), as the daemon requires
+ * of it. @ret_error: a new message when it cannot be used.
  */
-static const char *review_invalid(const json_t *rec, const struct policy *pol, char *buf,
-				  size_t len)
+static int load_policy(struct cli *c, struct policy **ret, char **ret_error)
+{
+	_cleanup_free_ char *err = NULL;
+	int r = serve_check_trusted(c->cfg->ca_key, c->cfg->policy, &err);
+
+	if (r == 0)
+		r = policy_load_file(c->cfg->policy, ret, &err);
+	if (r < 0 && !err && asprintf(&err, "%s: %s", c->cfg->policy, jit_strerror(r)) < 0)
+		err = NULL;
+	if (r < 0)
+		*ret_error = TAKE_PTR(err);
+	return r;
+}
+
+/* The first "issued" record of @serial (new), JIT_E_NOT_FOUND when there is none. Records
+ * appended later cannot take its place: serials are handed out with the issuance. */
+static int serial_issuance(struct ledger *l, uint64_t serial, json_t **ret)
+{
+	_cleanup_(json_decrefp) json_t *events = NULL;
+	const json_t *v;
+	size_t i;
+	int r;
+
+	if (serial == 0 || serial > INT64_MAX)
+		return JIT_E_NOT_FOUND;
+	if ((r = ledger_serial_events(l, serial, &events)) < 0)
+		return r;
+	json_array_foreach(events, i, v)
+	{
+		if (event_is(v, ISSUE_EVENT_ISSUED)) {
+			*ret = json_incref((json_t *)v);
+			return 0;
+		}
+	}
+	return JIT_E_NOT_FOUND;
+}
+
+/*
+ * Whether @name asked for the request of @story: the requester is the "user" of the
+ * request's own "received" and "issued" records (the CA wrote them when it authenticated
+ * the request), never a review record's own "user". @ret_known: some such record names one.
+ */
+static bool is_requester(const json_t *story, const char *name, bool *ret_known)
+{
+	const json_t *v;
+	bool known = false, is = false;
+	size_t i;
+
+	json_array_foreach(story, i, v)
+	{
+		const char *user = json_string_value(json_object_get(v, "user"));
+
+		if (!user ||
+		    !(event_is(v, ISSUE_EVENT_RECEIVED) || event_is(v, ISSUE_EVENT_ISSUED)))
+			continue;
+		known = true;
+		is = is || !strcmp(user, name);
+	}
+	if (ret_known)
+		*ret_known = known;
+	return is;
+}
+
+/*
+ * Whether review record @rec counts (docs/ledger.md "Reviews"): its signature verifies over
+ * its own fields (ledger_cli_review_check()); the request it is about is found through the
+ * ledger, not through the record's own unsigned fields: a serial target's issuance names
+ * it, and the record's "request_id", when it has one, must be that one; the reviewer is not
+ * the requester (is_requester()); the verdict is ok or flag; with @pol, the signing key is
+ * enrolled for the reviewer in it.
+ * Return: 0 with @ret_request (new) the request the review decides for and @ret_why NULL
+ * when it counts; 0 with @ret_why set (static or in @buf) when it does not; or an error
+ * reading the ledger.
+ */
+static int review_assess(struct cli *c, const json_t *rec, const struct policy *pol,
+			 char **ret_request, const char **ret_why, char *buf, size_t len)
 {
 	_cleanup_(key_freep) struct key *k = NULL;
+	_cleanup_(json_decrefp) json_t *issued = NULL;
+	_cleanup_(json_decrefp) json_t *story = NULL;
+	const json_t *target = json_object_get(rec, "target");
+	const char *own = json_string_value(json_object_get(rec, "request_id"));
+	const char *reviewer = json_string_value(json_object_get(rec, "reviewer"));
+	const char *rid;
 	const struct key *const *keys;
-	bool enrolled = false;
+	bool enrolled = false, known;
 	size_t n;
 	int r = ledger_cli_review_check(rec, &k);
 
+	*ret_why = buf;
+	if (r == -ENOMEM)
+		return r;
 	if (r < 0) {
 		snprintf(buf, len, "its signature does not verify (%s)", jit_strerror(r));
-		return buf;
+		return 0;
 	}
-	if (!strcmp(str(rec, "reviewer"), str(rec, "user")))
-		return "the reviewer is the requester";
-	if (strcmp(str(rec, "verdict"), "ok") && strcmp(str(rec, "verdict"), "flag"))
-		return "its verdict is neither ok nor flag";
-	if (!pol)
-		return NULL;
-	if (policy_user_keys(pol, str(rec, "reviewer"), &keys, &n) == 0)
-		for (size_t i = 0; i < n; i++)
-			enrolled = enrolled || key_equal_public(keys[i], k);
-	return enrolled ? NULL : "its key is not enrolled for the reviewer in the current policy";
+	if (strcmp(str(rec, "verdict"), "ok") && strcmp(str(rec, "verdict"), "flag")) {
+		*ret_why = "its verdict is neither ok nor flag";
+		return 0;
+	}
+	if (json_is_integer(target)) {
+		uint64_t serial = (uint64_t)json_integer_value(target);
+
+		r = serial_issuance(c->l, serial, &issued);
+		if (r == JIT_E_NOT_FOUND) {
+			snprintf(buf, len, "the ledger has no issuance of serial %" PRIu64, serial);
+			return 0;
+		}
+		if (r < 0)
+			return r;
+		rid = json_string_value(json_object_get(issued, "request_id"));
+		if (!rid) {
+			snprintf(buf, len, "the issuance of serial %" PRIu64 " names no request",
+				 serial);
+			return 0;
+		}
+		if (own && strcmp(own, rid)) {
+			snprintf(buf, len,
+				 "its request_id is not that of the issuance of serial %" PRIu64
+				 " (%s): a review moved onto another request",
+				 serial, safe(rid));
+			return 0;
+		}
+	} else {
+		rid = json_string_value(target); /* the record's own (ledger_cli_review_check()) */
+	}
+	r = ledger_request_events(c->l, rid, &story);
+	if (r == JIT_E_NOT_FOUND) {
+		snprintf(buf, len, "the ledger has no request %s", safe(rid));
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	if (is_requester(story, reviewer, &known)) {
+		*ret_why = "the reviewer is the requester";
+		return 0;
+	}
+	if (!known) {
+		*ret_why = "the request's own records (received, issued) name no requester";
+		return 0;
+	}
+	if (pol) {
+		if (policy_user_keys(pol, reviewer, &keys, &n) == 0)
+			for (size_t i = 0; i < n; i++)
+				enrolled = enrolled || key_equal_public(keys[i], k);
+		if (!enrolled) {
+			*ret_why = "its key is not enrolled for the reviewer in the current policy";
+			return 0;
+		}
+	}
+	if (!(*ret_request = strdup(rid)))
+		return -ENOMEM;
+	*ret_why = NULL;
+	return 0;
+}
+
+/*
+ * What a counted review signed, for telling a repeated signature from a new one: the
+ * signing key's fingerprint and the signed message. A copy of a signature (also one
+ * re-encoded, or a malleated ECDSA one over the same message) says nothing new.
+ */
+static int review_statement(const json_t *rec, char **ret)
+{
+	_cleanup_free_ char *msg = NULL;
+	const json_t *time = json_object_get(rec, "time");
+	int r = ledger_cli_review_message(json_object_get(rec, "target"), str(rec, "verdict"),
+					  json_string_value(json_object_get(rec, "note")),
+					  json_string_value(json_object_get(rec, "reviewer")),
+					  (uint64_t)json_integer_value(time), &msg);
+
+	if (r < 0)
+		return r;
+	if (asprintf(ret, "%s\n%s", str(rec, "reviewer_key"), msg) < 0)
+		return -ENOMEM;
+	return 0;
 }
 
 struct review_scan {
 	struct cli *c;
 	const struct policy *pol;
-	json_t *verdicts;
+	json_t *verdicts; /* request ID -> {"verdict", "time", "seq"} of the one that decides */
+	json_t *seen;	  /* review_statement() -> seq of its first counted record */
 };
 
 static int on_review(void *ctx, const json_t *rec)
 {
 	struct review_scan *s = ctx;
-	const char *id = str(rec, "request_id");
+	_cleanup_free_ char *rid = NULL;
+	_cleanup_free_ char *statement = NULL;
+	const json_t *cur, *first;
 	const char *why;
-	char buf[160];
+	char buf[256];
+	uint64_t seq = num(rec, "seq"), t = num(rec, "time");
+	int r;
 
-	if (!*id)
-		return 0;
-	if ((why = review_invalid(rec, s->pol, buf, sizeof(buf)))) {
+	if ((r = review_assess(s->c, rec, s->pol, &rid, &why, buf, sizeof(buf))) < 0)
+		return r;
+	if (!why) {
+		if ((r = review_statement(rec, &statement)) < 0)
+			return r;
+		if ((first = json_object_get(s->seen, statement))) {
+			snprintf(buf, sizeof(buf),
+				 "it repeats the signature of the review at seq %" PRIu64,
+				 (uint64_t)json_integer_value(first));
+			why = buf;
+		}
+	}
+	if (why) {
 		fprintf(s->c->err,
 			"jit-ssh-ca: ledger: the review at seq %" PRIu64 " does not count: %s\n",
-			num(rec, "seq"), why);
+			seq, why);
 		return 0;
 	}
-	/* The latest counted review of a request decides. */
-	return json_object_set_new(s->verdicts, id, json_string(str(rec, "verdict"))) < 0 ? -ENOMEM
-											  : 0;
+	if (json_object_set_new(s->seen, statement, json_integer((json_int_t)seq)) < 0)
+		return -ENOMEM;
+	/* The latest by its signed time decides; of two signed in the same second, the later
+	 * record (records come in seq order). */
+	cur = json_object_get(s->verdicts, rid);
+	if (cur && num(cur, "time") > t)
+		return 0;
+	/* clang-format off */
+	return json_object_set_new(s->verdicts, rid,
+				   json_pack("{s:s, s:I, s:I}",
+					     "verdict", str(rec, "verdict"),
+					     "time", (json_int_t)t,
+					     "seq", (json_int_t)seq)) < 0 ? -ENOMEM : 0;
+	/* clang-format on */
 }
 
-/* Request ID -> verdict of its latest review that counts (review_invalid()). */
+/*
+ * Request ID -> verdict of its review that decides (on_review()). Without a policy that
+ * can be used no review can count (anyone can sign with a key of their own): then this
+ * refuses, so that a queue is never shown as reviewed on signatures alone.
+ */
 static int load_reviews(struct cli *c, json_t **ret)
 {
 	struct ledger_filter rf = {.event = LEDGER_CLI_EVENT_REVIEW};
@@ -589,21 +772,23 @@ static int load_reviews(struct cli *c, json_t **ret)
 	_cleanup_free_ char *perr = NULL;
 	int r;
 
-	if (policy_load_file(c->cfg->policy, &pol, &perr) < 0)
-		fprintf(c->err,
-			"jit-ssh-ca: ledger: cannot read the policy %s, so reviews count on their "
-			"signature alone, whoever's key made it\n",
-			c->cfg->policy);
+	if (load_policy(c, &pol, &perr) < 0)
+		return fail(c,
+			    "cannot count reviews: the policy %s, which enrolls the reviewers' "
+			    "keys, cannot be used:\n%s",
+			    c->cfg->policy, perr ? perr : "out of memory");
 	s.pol = pol;
-	if (!(s.verdicts = json_object())) {
-		policy_unref(pol);
-		return fail(c, "out of memory");
-	}
-	r = ledger_query(c->l, &rf, on_review, &s);
+	s.verdicts = json_object();
+	s.seen = json_object();
+	if (!s.verdicts || !s.seen)
+		r = -ENOMEM;
+	else
+		r = ledger_query(c->l, &rf, on_review, &s);
 	policy_unref(pol);
+	json_decref(s.seen);
 	if (r < 0) {
 		json_decref(s.verdicts);
-		return read_error(c, r);
+		return r == -ENOMEM ? fail(c, "out of memory") : read_error(c, r);
 	}
 	*ret = s.verdicts;
 	return 0;
@@ -783,7 +968,8 @@ static int cmd_export(struct cli *c)
 
 /*
  * The records of one request, found by serial or request ID: every record carrying its
- * request_id (the serial's issuance names it), in seq order.
+ * request_id (the serial's issuance names it), in seq order. A serial never issued: the
+ * records that carry it.
  */
 static int find_story(struct ledger *l, const char *target, json_t **ret_events,
 		      json_t **ret_target)
@@ -798,15 +984,14 @@ static int find_story(struct ledger *l, const char *target, json_t **ret_events,
 		r = ledger_request_events(l, target, &events);
 		tj = json_string(target);
 	} else if (parse_u64(target, &serial) == 0 && serial > 0 && serial <= INT64_MAX) {
-		_cleanup_(json_decrefp) json_t *by_serial = NULL;
+		_cleanup_(json_decrefp) json_t *issued = NULL;
 
-		if ((r = ledger_serial_events(l, serial, &by_serial)) < 0)
-			return r;
-		rid = str(json_array_get(by_serial, 0), "request_id");
-		if (*rid)
+		r = serial_issuance(l, serial, &issued);
+		rid = json_string_value(json_object_get(issued, "request_id"));
+		if (r == 0 && rid)
 			r = ledger_request_events(l, rid, &events);
-		else
-			events = json_incref(by_serial);
+		else if (r == 0 || r == JIT_E_NOT_FOUND)
+			r = ledger_serial_events(l, serial, &events);
 		tj = json_integer((json_int_t)serial);
 	} else {
 		return -EINVAL;
@@ -841,8 +1026,11 @@ static void show_options(struct cli *c, const char *what, const json_t *obj)
 static void show_review(struct cli *c, const json_t *rec, const struct policy *pol)
 {
 	_cleanup_(key_freep) struct key *k = NULL;
+	_cleanup_free_ char *rid = NULL;
 	const struct key *const *keys;
+	const char *why = NULL;
 	bool enrolled = false;
+	char buf[256];
 	size_t n;
 	int r = ledger_cli_review_check(rec, &k);
 
@@ -856,9 +1044,16 @@ static void show_review(struct cli *c, const json_t *rec, const struct policy *p
 		for (size_t i = 0; i < n; i++)
 			enrolled = enrolled || key_equal_public(keys[i], k);
 	fprintf(c->out, "      signature verified%s\n",
-		!pol	   ? ""
+		!pol	   ? "; the current policy cannot be used, so whether the key is enrolled "
+			     "for the reviewer is unknown"
 		: enrolled ? "; the key is enrolled for the reviewer in the current policy"
 			   : "; the key is NOT enrolled for the reviewer in the current policy");
+	/* The rest of what makes a review count (list --unreviewed). */
+	r = review_assess(c, rec, NULL, &rid, &why, buf, sizeof(buf));
+	if (r < 0)
+		fprintf(c->out, "      cannot tell whether it counts: %s\n", jit_strerror(r));
+	else if (why)
+		fprintf(c->out, "      !!! it does NOT count: %s\n", why);
 }
 
 static void show_record(struct cli *c, const json_t *rec, const struct policy *pol)
@@ -919,10 +1114,24 @@ static void show_record(struct cli *c, const json_t *rec, const struct policy *p
 	}
 }
 
+static bool story_has_review(const json_t *events)
+{
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(events, i, v)
+	{
+		if (event_is(v, LEDGER_CLI_EVENT_REVIEW))
+			return true;
+	}
+	return false;
+}
+
 static int cmd_show(struct cli *c)
 {
 	_cleanup_(json_decrefp) json_t *events = NULL;
 	_cleanup_(json_decrefp) json_t *target = NULL;
+	_cleanup_free_ char *perr = NULL;
 	struct policy *pol = NULL;
 	const json_t *rec;
 	size_t i;
@@ -941,8 +1150,9 @@ static int cmd_show(struct cli *c)
 		fputc('\n', c->out);
 		return 0;
 	}
-	/* The current policy, when readable, tells whether reviewers' keys are enrolled. */
-	policy_load_file(c->cfg->policy, &pol, NULL);
+	/* The current policy, when it can be used, tells whether reviewers' keys are enrolled. */
+	if (load_policy(c, &pol, &perr) < 0 && story_has_review(events))
+		fprintf(c->err, "jit-ssh-ca: ledger: %s\n", perr ? perr : "out of memory");
 	rec = json_array_get(events, 0);
 	fprintf(c->out, "request %s: %s as %s on %s\n", str_or_dash(rec, "request_id"),
 		str_or_dash(rec, "user"), str_or_dash(rec, "login"), str_or_dash(rec, "host"));
@@ -963,14 +1173,24 @@ static void keys_free(struct key **keys, size_t n)
 		key_free(keys[i]);
 }
 
-/* The keys trusted to sign checkpoints: --checkpoint-key FILE, else the CA's
- * (serve_checkpoint_keys(): ca_key.pub and ca_key.previous.pub). */
-static int checkpoint_keys(struct cli *c, struct key **keys, size_t *ret_n)
+/*
+ * The keys trusted to sign checkpoints: --checkpoint-key FILE (the operator's choice, as
+ * given), else the CA's (serve_checkpoint_keys(): the CA key, from its private key file when
+ * readable or else the one key of ca_key.pub, and ca_key.previous.pub; files only root or
+ * the CA's user can change). @ret_error: a new message naming the file and the problem.
+ */
+static int checkpoint_keys(struct cli *c, struct key **keys, size_t *ret_n, char **ret_error)
 {
 	const char *from = c->o.checkpoint_key;
+	int r;
 
-	return from ? serve_read_public_keys(from, keys, CHECKPOINT_KEYS_MAX, ret_n)
-		    : serve_checkpoint_keys(c->cfg->ca_key, NULL, keys, ret_n);
+	if (!from)
+		return serve_checkpoint_keys(c->cfg->ca_key, NULL, keys, ret_n, ret_error);
+	r = serve_read_public_keys(from, keys, CHECKPOINT_KEYS_MAX, ret_n);
+	if (r < 0 && asprintf(ret_error, "cannot read the checkpoint keys %s: %s", from,
+			      jit_strerror(r)) < 0)
+		*ret_error = NULL;
+	return r;
 }
 
 struct review_verify {
@@ -1015,14 +1235,13 @@ static int cmd_verify(struct cli *c)
 	struct key *keys[CHECKPOINT_KEYS_MAX];
 	struct ledger_verify_result res = {0};
 	struct review_verify rv;
+	_cleanup_free_ char *err = NULL;
 	char t[32];
 	size_t n = 0;
 	int r, rr;
 
-	if ((r = checkpoint_keys(c, keys, &n)) < 0)
-		return fail(c, "cannot read the checkpoint keys %s: %s",
-			    c->o.checkpoint_key ? c->o.checkpoint_key : c->cfg->ca_key,
-			    jit_strerror(r));
+	if ((r = checkpoint_keys(c, keys, &n, &err)) < 0)
+		return fail(c, "%s", err ? err : jit_strerror(r));
 	r = ledger_verify2(c->l, (const struct key *const *)keys, n, &res);
 	keys_free(keys, n);
 	if (r < 0 && r != JIT_E_LEDGER_CORRUPT)
@@ -1058,21 +1277,31 @@ static int cmd_backup(struct cli *c)
 	struct ledger_options ro = {.read_only = 1};
 	struct ledger_verify_result res = {0};
 	struct key *keys[CHECKPOINT_KEYS_MAX];
+	_cleanup_free_ char *err = NULL;
 	struct ledger *copy = NULL;
 	const char *dest;
 	size_t n = 0;
 	int r;
 
 	dest = c->o.argv[0];
-	if ((r = ledger_backup(c->l, dest)) < 0)
-		return fail(c, "cannot back the ledger up to %s: %s", dest, jit_strerror(r));
-	/* The copy's checkpoints must be the CA's, as `verify` checks them. */
-	if ((r = checkpoint_keys(c, keys, &n)) < 0) {
+	/*
+	 * The copy's checkpoints must be the CA's, as `verify` checks them. Keys that cannot
+	 * be read at all leave the copy checked for any signer (said so); a key file that
+	 * cannot be trusted, or is malformed, stops the backup before anything is written.
+	 */
+	r = checkpoint_keys(c, keys, &n, &err);
+	if (r == -ENOENT || r == -EACCES) {
 		fprintf(c->err,
-			"jit-ssh-ca: ledger: cannot read the CA's public key (%s): the copy's "
-			"checkpoints are checked for any signer\n",
-			jit_strerror(r));
+			"jit-ssh-ca: ledger: %s: the copy's checkpoints are checked for any "
+			"signer\n",
+			err ? err : jit_strerror(r));
 		n = 0;
+	} else if (r < 0) {
+		return fail(c, "%s; no backup written", err ? err : jit_strerror(r));
+	}
+	if ((r = ledger_backup(c->l, dest)) < 0) {
+		keys_free(keys, n);
+		return fail(c, "cannot back the ledger up to %s: %s", dest, jit_strerror(r));
 	}
 	if ((r = ledger_open(dest, &ro, &copy)) == 0)
 		r = ledger_verify2(copy, n ? (const struct key *const *)keys : NULL, n, &res);
@@ -1490,9 +1719,9 @@ static int cmd_review(struct cli *c)
 
 	if (!reviewer || !name_user_valid(reviewer))
 		return usage_error(c, "the reviewer's name is missing or unsafe (--reviewer NAME)");
-	if ((r = policy_load_file(c->cfg->policy, &pol, &err)) < 0)
-		return fail(c, "cannot load the policy %s: %s", c->cfg->policy,
-			    err ? err : jit_strerror(r));
+	if ((r = load_policy(c, &pol, &err)) < 0)
+		return fail(c, "cannot use the policy %s:\n%s", c->cfg->policy,
+			    err ? err : "out of memory");
 	r = policy_user_keys(pol, reviewer, &keys, &n);
 	if (r < 0) {
 		policy_unref(pol);
@@ -1507,7 +1736,7 @@ static int cmd_review(struct cli *c)
 		r = fail(c, "no request or serial %s in the ledger", c->o.argv[0]);
 	else if (r < 0)
 		r = read_error(c, r);
-	else if (!strcmp(str(json_array_get(story, 0), "user"), reviewer))
+	else if (is_requester(story, reviewer, NULL))
 		r = fail(c, "'%s' asked for this access and cannot review it", reviewer);
 	else if ((r = review_signer(c, keys, n, &rs)) == 0 &&
 		 (r = review_record(c, reviewer, story, target, &rs.s, &rec)) < 0)

@@ -8,18 +8,21 @@
  *                                     records; with --state S (ledger_state_name()), one per
  *                                     request in state S: the record that put it there
  *                                     (JSON: plus "state"); --unreviewed: issuances without
- *                                     a review that counts; --flagged: those whose latest
- *                                     counted review is a flag
+ *                                     a review that counts; --flagged: those whose deciding
+ *                                     review is a flag (both refused, exit 1, without a
+ *                                     policy that can be read and trusted)
  *   show SERIAL|REQUEST-ID [--json]   the whole story of one request, event by event
  *   verify [--checkpoint-key FILE]    the chain, the checkpoints (by FILE's keys, else
- *                                     serve_checkpoint_keys()), the indexes and every
- *                                     review's signature; exit 1 if not intact
+ *                                     serve_checkpoint_keys(): trusted files only), the
+ *                                     indexes and every review's signature; exit 1 if not
+ *                                     intact or a key file cannot be trusted
  *   export --format jsonl [filters]   one JSON object per record per line (SIEM)
  *   correlate FILE|-                  sshd logins joined with their ledger stories; exit 1
  *                                     when a login's certificate is not in the ledger
  *   review SERIAL|REQUEST-ID --ok|--flag --note TEXT [-i KEYFILE] [--reviewer NAME]
  *   backup DEST                       a compacted hot copy, then verified (checkpoints by
- *                                     serve_checkpoint_keys() when they can be read)
+ *                                     serve_checkpoint_keys() when they can be read; a key
+ *                                     file that cannot be trusted stops it first)
  *   sweep [--grace SECONDS]           ledger_sweep() now; grace default
  *                                     serve_sweep_grace_sec()
  *
@@ -31,12 +34,19 @@
  * or the request ID as given), "verdict" ("ok" | "flag"), "note", "reviewer" (an enrolled,
  * enabled user of the policy, not the requester), "reviewer_key" (SHA256 fingerprint) and
  * "signature": an armoured SSHSIG, namespace LEDGER_CLI_REVIEW_NAMESPACE, by that key over
- * ledger_cli_review_message().
+ * ledger_cli_review_message(). Only "target", "verdict", "note", "reviewer" and "time" are
+ * signed; the other fields are for reading and decide nothing.
  *
  * A review counts (leaves the --unreviewed queue; --flagged when its verdict is "flag")
- * when ledger_cli_review_check() passes, the reviewer is not the record's "user", and, when
- * the policy can be read, the signing key is enrolled for the reviewer in it. The latest
- * counted review of a request decides. Reviews that do not count are named on @err.
+ * when ledger_cli_review_check() passes; the request it is about is known to the ledger (a
+ * serial target's request is the one its first "issued" record names, and the record's own
+ * "request_id", when present, must be that one); the reviewer is not the requester, i.e.
+ * not the "user" of that request's own "received" or "issued" records (never the review
+ * record's "user"); and the signing key is enrolled for the reviewer in the policy, which
+ * must be readable and trusted (serve_check_trusted()) for the queues to be listed at all.
+ * Of a request's counted reviews the one with the latest signed "time" decides (a tie: the
+ * later record); the same signed statement (key and message) counts once. Reviews that do
+ * not count are named on @err (docs/ledger.md "Reviews").
  */
 #pragma once
 

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -237,6 +239,63 @@ static int open_ledger(FILE *log, const struct config *cfg, const struct signer 
 	return r;
 }
 
+/* ---- files the CA trusts: the CA's user --------------------------------------------------- */
+
+static int set_error(char **ret_error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int set_error(char **ret_error, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!ret_error)
+		return 0;
+	va_start(ap, fmt);
+	if (vasprintf(ret_error, fmt, ap) < 0)
+		*ret_error = NULL;
+	va_end(ap);
+	return 0;
+}
+
+/* The directory that holds @path, resolved (new). */
+static int parent_dir(const char *path, char **ret)
+{
+	_cleanup_free_ char *copy = strdup(path);
+	char *real;
+
+	if (!copy)
+		return -ENOMEM;
+	real = realpath(dirname(copy), NULL);
+	if (!real)
+		return -errno;
+	*ret = real;
+	return 0;
+}
+
+/*
+ * The CA's user: the owner of the CA's private key file, which the daemon requires to be its
+ * own (key_load_private()); but only when that file and its directory are not writable by
+ * group or others and the directory is that user's or root's, so that nobody else could have
+ * put a file of theirs there. Otherwise the effective user.
+ */
+static uid_t ca_user(const char *ca_key_path)
+{
+	_cleanup_free_ char *real = ca_key_path ? realpath(ca_key_path, NULL) : NULL;
+	_cleanup_free_ char *dir = NULL;
+	struct stat st, dst;
+
+	if (!real || stat(real, &st) < 0 || !S_ISREG(st.st_mode) || (st.st_mode & 022) ||
+	    parent_dir(real, &dir) < 0 || stat(dir, &dst) < 0 || (dst.st_mode & 022) ||
+	    (dst.st_uid != 0 && dst.st_uid != st.st_uid))
+		return geteuid();
+	return st.st_uid;
+}
+
+int serve_check_trusted(const char *ca_key_path, const char *path, char **ret_error)
+{
+	if (!path)
+		return -EINVAL;
+	return config_check_trusted_owner(path, ca_user(ca_key_path), ret_error);
+}
+
 uint64_t serve_sweep_grace_sec(const struct config *cfg)
 {
 	return cfg->clock_window_sec + SERVE_SWEEP_MARGIN_SEC;
@@ -274,72 +333,107 @@ int serve_read_public_keys(const char *path, struct key **keys, size_t max, size
 	return 0;
 }
 
-/* The CA's own public key, into keys[0]: from @ca, "<path>.pub", or the private key. */
+/* Read the keys of @path, a file the CA trusts (serve_check_trusted()); at most @max. */
+static int read_trusted_keys(const char *ca_key_path, const char *path, struct key **keys,
+			     size_t max, size_t *ret_n, char **ret_error)
+{
+	int r = serve_check_trusted(ca_key_path, path, ret_error);
+
+	if (r < 0)
+		return r;
+	r = serve_read_public_keys(path, keys, max, ret_n);
+	if (r == JIT_E_TOO_LARGE && max == 1)
+		set_error(ret_error,
+			  "%s holds more than one key, but it is the CA's public key: one line",
+			  path);
+	else if (r == JIT_E_TOO_LARGE)
+		set_error(ret_error, "%s holds more than %zu keys", path, max);
+	else if (r < 0)
+		set_error(ret_error, "cannot read the public keys of %s: %s", path,
+			  jit_strerror(r));
+	return r;
+}
+
+/*
+ * The CA's own public key, into keys[0]: from @ca; else the public half of the private key
+ * file when this process may read it (as its owner, the file private: key_load_private());
+ * else the one key of "<path>.pub". Both files must be ones the CA trusts.
+ */
 static int ca_public(const char *ca_key_path, const struct key *ca, struct key **keys,
-		     size_t *ret_n)
+		     char **ret_error)
 {
 	_cleanup_(key_freep) struct key *priv = NULL;
 	_cleanup_free_ char *pub = NULL;
-	int r;
+	size_t n;
+	int r, priv_r;
 
 	if (ca) {
 		r = key_public(ca, &keys[0]);
-		if (r == 0)
-			*ret_n = 1;
+		if (r < 0)
+			set_error(ret_error, "cannot copy the CA key: %s", jit_strerror(r));
+		return r;
+	}
+	priv_r = key_load_private(ca_key_path, true, &priv);
+	if (priv_r == 0) {
+		if ((r = serve_check_trusted(ca_key_path, ca_key_path, ret_error)) < 0)
+			return r;
+		r = key_public(priv, &keys[0]);
+		if (r < 0)
+			set_error(ret_error, "cannot copy the CA key: %s", jit_strerror(r));
 		return r;
 	}
 	if (asprintf(&pub, "%s.pub", ca_key_path) < 0)
 		return -ENOMEM;
-	if (serve_read_public_keys(pub, keys, SERVE_CHECKPOINT_KEYS_MAX / 2, ret_n) == 0)
-		return 0;
-	if ((r = key_load_private(ca_key_path, true, &priv)) < 0 ||
-	    (r = key_public(priv, &keys[0])) < 0)
-		return r;
-	*ret_n = 1;
-	return 0;
+	r = read_trusted_keys(ca_key_path, pub, keys, 1, &n, ret_error);
+	if (r == -ENOENT || r == -EACCES) {
+		if (ret_error) {
+			free(*ret_error);
+			*ret_error = NULL;
+		}
+		set_error(ret_error,
+			  "cannot read the CA's public key from %s (%s) nor from %s (%s)",
+			  ca_key_path, jit_strerror(priv_r), pub, jit_strerror(r));
+	}
+	return r;
 }
 
 int serve_checkpoint_keys(const char *ca_key_path, const struct key *ca, struct key **keys,
-			  size_t *ret_n)
+			  size_t *ret_n, char **ret_error)
 {
 	_cleanup_free_ char *previous = NULL;
-	size_t n = 0, more = 0;
+	size_t more = 0;
 	int r;
 
 	if (!ca_key_path || !keys || !ret_n)
 		return -EINVAL;
 	if (asprintf(&previous, "%s%s", ca_key_path, SERVE_PREVIOUS_CA_KEYS_SUFFIX) < 0)
 		return -ENOMEM;
-	if ((r = ca_public(ca_key_path, ca, keys, &n)) < 0)
+	if ((r = ca_public(ca_key_path, ca, keys, ret_error)) < 0)
 		return r;
-	if (access(previous, F_OK) == 0) {
-		r = serve_read_public_keys(previous, keys + n, SERVE_CHECKPOINT_KEYS_MAX - n,
-					   &more);
+	/* Only a file that is surely not there is skipped. */
+	if (access(previous, F_OK) == 0 || errno != ENOENT) {
+		r = read_trusted_keys(ca_key_path, previous, keys + 1,
+				      SERVE_CHECKPOINT_KEYS_MAX - 1, &more, ret_error);
 		if (r < 0) {
-			keys_free(keys, n);
+			keys_free(keys, 1);
 			return r;
 		}
 	}
-	*ret_n = n + more;
+	*ret_n = 1 + more;
 	return 0;
 }
 
-/* The checkpoint keys the start-up check trusts; the previous-keys file is a trust anchor,
- * so it must be as safe as the CA key. */
+/* The checkpoint keys the start-up check trusts; the files are trust anchors, so they must
+ * be as safe as the CA key (serve_checkpoint_keys() checks them). */
 static int load_checkpoint_keys(FILE *log, const struct config *cfg, const struct key *ca,
 				struct key **keys, size_t *ret_n)
 {
-	_cleanup_free_ char *previous = NULL;
-	int r;
+	_cleanup_free_ char *err = NULL;
+	int r = serve_checkpoint_keys(cfg->ca_key, ca, keys, ret_n, &err);
 
-	if (asprintf(&previous, "%s%s", cfg->ca_key, SERVE_PREVIOUS_CA_KEYS_SUFFIX) < 0)
-		return -ENOMEM;
-	if (access(previous, F_OK) == 0 && check_trusted(log, previous) < 0)
-		return JIT_E_PERMISSION;
-	r = serve_checkpoint_keys(cfg->ca_key, ca, keys, ret_n);
 	if (r < 0)
-		fprintf(log, "jit-ssh-ca: cannot read the checkpoint keys (%s): %s\n", previous,
-			jit_strerror(r));
+		fprintf(log, "jit-ssh-ca: checkpoint keys: %s; refusing to start\n",
+			err ? err : jit_strerror(r));
 	return r;
 }
 
@@ -556,24 +650,28 @@ static void upkeep_round(struct upkeep *u, uint64_t now, bool at_start)
 		      "the records after the last checkpoint stay unsigned until it works");
 }
 
+/*
+ * The first round at once, while the server already answers (the first sweep of a large
+ * ledger written before sweeps existed takes many transactions); then one every
+ * SERVE_UPKEEP_INTERVAL_SEC, counted from the end of the last round, so a long one is not
+ * repeated at once.
+ */
 static void *upkeep_main(void *arg)
 {
 	struct upkeep *u = arg;
 	struct timespec deadline;
+	bool first = true;
 
 	pthread_mutex_lock(&u->mu);
 	while (!u->stop) {
-		/* From the end of the last round: a long one (a first sweep) is not repeated
-		 * at once. */
+		pthread_mutex_unlock(&u->mu);
+		upkeep_round(u, now_sec(), first);
+		first = false;
+		pthread_mutex_lock(&u->mu);
 		clock_gettime(CLOCK_MONOTONIC, &deadline);
 		deadline.tv_sec += SERVE_UPKEEP_INTERVAL_SEC;
 		while (!u->stop && pthread_cond_timedwait(&u->cond, &u->mu, &deadline) != ETIMEDOUT)
 			;
-		if (u->stop)
-			break;
-		pthread_mutex_unlock(&u->mu);
-		upkeep_round(u, now_sec(), false);
-		pthread_mutex_lock(&u->mu);
 	}
 	pthread_mutex_unlock(&u->mu);
 	return NULL;
@@ -605,7 +703,12 @@ static int upkeep_start(struct upkeep *u)
 	return 0;
 }
 
-/* Stop the thread (a round in progress finishes first); accepts one never started. */
+/*
+ * Stop the thread; accepts one never started. A round in progress finishes first: the
+ * ledger cannot be closed under it, and ledger_sweep() offers no way to stop between its
+ * transactions, so a stop during the first sweep of a large older ledger waits for that
+ * whole sweep (serve.h).
+ */
 static void upkeep_stop(struct upkeep *u)
 {
 	if (!u->started)
@@ -699,7 +802,7 @@ int serve_run(const struct serve_options *o)
 	up.led = led;
 	up.grace_sec = serve_sweep_grace_sec(cfg);
 	up.checkpoints = true; /* open_ledger() passes the CA key's signer */
-	upkeep_round(&up, now_sec(), true);
+	/* The first upkeep round runs on its thread once the server listens (below). */
 	if ((r = ledger_count(led, &records)) < 0) {
 		fprintf(o->log, "jit-ssh-ca: cannot read the ledger %s: %s\n", cfg->ledger,
 			jit_strerror(r));

@@ -80,14 +80,18 @@ struct serve_options {
  * trusted to sign checkpoints, and a broken one (also: a checkpoint by any other key) stops
  * the start unless @o->continue_on_broken_chain; a "startup" record (ca_key,
  * policy_version, chain_ok, continued_on_broken_chain, chain_error when broken) is appended;
- * the ledger is swept once (ledger_sweep(), grace serve_sweep_grace_sec()); the PID goes to
- * the config's pid_file once the server listens.
+ * the PID goes to the config's pid_file once the server listens.
  *
- * While serving, every SERVE_UPKEEP_INTERVAL_SEC a thread sweeps the ledger again and signs
- * a checkpoint when one is due by time (ledger_checkpoint_if_due()), so that an idle CA
- * signs its tail too. A failing sweep or checkpoint signer is logged once, with why, and
- * again when it works again (ledger_checkpoint_failure() covers the checkpoints made inside
- * request commits).
+ * Once the server listens, a thread sweeps the ledger (ledger_sweep(), grace
+ * serve_sweep_grace_sec()) and signs a checkpoint when one is due by time
+ * (ledger_checkpoint_if_due()): at once, then every SERVE_UPKEEP_INTERVAL_SEC after the
+ * end of the last round, so that an idle CA signs its tail too. The first sweep of a large
+ * ledger written before sweeps existed runs many transactions (LEDGER_SWEEP_FOLD_MAX records
+ * each) while requests are served. A failing sweep or checkpoint signer is logged once, with
+ * why, and again when it works again (ledger_checkpoint_failure() covers the checkpoints
+ * made inside request commits). Stop latency: a stop waits for the round in progress, and
+ * ledger_sweep() cannot be stopped between its transactions, so a SIGTERM during that first
+ * sweep takes effect (the server has already stopped accepting) once the sweep has finished.
  *
  * Return: the process exit status (0 after a clean stop, 1 when it could not start); every
  * failure is logged to @o->log naming the file and the problem.
@@ -112,21 +116,50 @@ uint64_t serve_sweep_grace_sec(const struct config *cfg);
 int serve_read_public_keys(const char *path, struct key **keys, size_t max, size_t *ret_n);
 
 /**
+ * serve_check_trusted() - Refuse a trust anchor that someone other than root or the CA's
+ * user could change: config_check_trusted(), with the CA's user admitted as an owner too, so
+ * that the review tools may run as root or as the CA's user alike
+ * @ca_key_path: the config's ca_key. The CA's user is the owner of that file (serve_run()
+ *               requires it to be its own), when it and its directory are not writable by
+ *               group or others and the directory is root's or that user's; otherwise (or
+ *               with @ca_key_path NULL) only the effective user
+ * @path:        the file (or directory)
+ * @ret_error:   a new message on failure naming the path and the fix, or NULL
+ *
+ * @path is resolved (realpath()); it, the directory holding it and the directory holding
+ * the name given must each be owned by root, the effective user or the CA's user, and not
+ * be writable by group or others.
+ * Errors: JIT_E_PERMISSION (unsafe owner or mode), -errno (cannot be resolved or stat'ed),
+ * -EINVAL (@path NULL), -ENOMEM.
+ */
+int serve_check_trusted(const char *ca_key_path, const char *path, char **ret_error);
+
+/**
  * serve_checkpoint_keys() - The keys trusted to sign the ledger's checkpoints (the CA signs
  * them with its CA key, serve_run()): the CA's public key, and the keys of the file
  * @ca_key_path SERVE_PREVIOUS_CA_KEYS_SUFFIX when it exists (docs/operating-ca.md, CA key
  * rotation)
  * @ca_key_path: the config's ca_key
  * @ca:          the CA key when the caller has loaded it (its public half is used), or NULL:
- *               then the lines of "@ca_key_path.pub", or if that cannot be read, the public
- *               half of the private key file
- * @keys:        room for SERVE_CHECKPOINT_KEYS_MAX keys, filled with new keys (key_free())
+ *               then the public half of the private key file when this process may read it
+ *               (key_load_private() with the private mode required: the file is this user's
+ *               and private), else the one key of "@ca_key_path.pub" (a second key there is
+ *               refused: that file names the CA key, not a list of trusted keys)
+ * @keys:        room for SERVE_CHECKPOINT_KEYS_MAX keys, filled with new keys (key_free()):
+ *               the CA's first, then up to SERVE_CHECKPOINT_KEYS_MAX - 1 previous keys
  * @ret_n:       how many
- * Errors: -ENOMEM, key_load_private()'s (@ca NULL and neither file readable), and
- * serve_read_public_keys()'s for the previous-keys file. On error no key is left allocated.
+ * @ret_error:   a new message on failure naming the file and the problem, or NULL
+ *
+ * Every file read (the private key file or "@ca_key_path.pub", and the previous-keys file)
+ * is a trust anchor and must pass serve_check_trusted().
+ * Errors: -EINVAL, -ENOMEM, JIT_E_PERMISSION (a file that fails serve_check_trusted()),
+ * JIT_E_TOO_LARGE (more than one key in "@ca_key_path.pub", too many previous keys),
+ * serve_read_public_keys()'s, and -errno (-ENOENT, -EACCES) when @ca is NULL and neither
+ * the private key file nor "@ca_key_path.pub" can be read. On error no key is left
+ * allocated.
  */
 int serve_checkpoint_keys(const char *ca_key_path, const struct key *ca, struct key **keys,
-			  size_t *ret_n);
+			  size_t *ret_n, char **ret_error);
 
 /**
  * serve_harden_process() - Keep the keys the process holds out of core dumps and away from

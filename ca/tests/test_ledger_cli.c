@@ -56,6 +56,8 @@ static void write_text(struct fixture *f, const char *name, const char *text)
 	assert_non_null(fp);
 	assert_true(fputs(text, fp) >= 0);
 	assert_int_equal(fclose(fp), 0);
+	/* The tools trust only files nobody else can change, whatever the umask. */
+	assert_int_equal(chmod(f->path, 0644), 0);
 }
 
 static char *key_line(const struct key *k)
@@ -908,21 +910,286 @@ static void test_checkpoint_keys_are_the_ca_key_and_the_previous_keys(void **sta
 	char *line = NULL;
 	size_t n = 0;
 
-	assert_int_equal(serve_checkpoint_keys(in_dir(f, "ca_key"), f->ca, keys, &n), 0);
+	char *err = NULL;
+
+	assert_int_equal(serve_checkpoint_keys(in_dir(f, "ca_key"), f->ca, keys, &n, NULL), 0);
 	assert_int_equal(n, 1);
 	assert_true(key_equal_public(keys[0], f->ca));
 	key_free(keys[0]);
 	line = key_line(f->bob);
 	write_text(f, "ca_key" SERVE_PREVIOUS_CA_KEYS_SUFFIX, line);
-	assert_int_equal(serve_checkpoint_keys(in_dir(f, "ca_key"), NULL, keys, &n), 0);
+	assert_int_equal(serve_checkpoint_keys(in_dir(f, "ca_key"), NULL, keys, &n, NULL), 0);
 	assert_int_equal(n, 2);
-	assert_true(key_equal_public(keys[0], f->ca)); /* from ca_key.pub */
+	assert_true(key_equal_public(keys[0], f->ca)); /* from the private key file */
 	assert_true(key_equal_public(keys[1], f->bob));
 	key_free(keys[0]);
 	key_free(keys[1]);
 	write_text(f, "ca_key" SERVE_PREVIOUS_CA_KEYS_SUFFIX, "not a key\n");
-	assert_int_equal(serve_checkpoint_keys(in_dir(f, "ca_key"), f->ca, keys, &n), JIT_E_FORMAT);
+	assert_int_equal(serve_checkpoint_keys(in_dir(f, "ca_key"), f->ca, keys, &n, &err),
+			 JIT_E_FORMAT);
+	assert_contains(err, "ca_key.previous.pub");
+	free(err);
 	free(line);
+}
+
+/*
+ * A review record of @target (stolen) by @reviewer, signed with @k at @time, with the
+ * unsigned fields `ledger review` writes for ALLOWED_ID.
+ */
+static json_t *review_by(struct fixture *f, const struct key *k, const char *reviewer,
+			 json_t *target, const char *verdict, uint64_t time)
+{
+	struct signer s = key_signer(k);
+	char *msg = NULL, *armored = NULL, *fp = NULL;
+	uint8_t *blob = NULL;
+	size_t len;
+	json_t *rec;
+
+	assert_int_equal(ledger_cli_review_message(target, verdict, "fine", reviewer, time, &msg),
+			 0);
+	assert_int_equal(sig_sign(&s, LEDGER_CLI_REVIEW_NAMESPACE, (const uint8_t *)msg,
+				  strlen(msg), NULL, &blob, &len),
+			 0);
+	assert_int_equal(sig_armor(blob, len, &armored), 0);
+	assert_int_equal(key_fingerprint(k, &fp), 0);
+	rec = json_pack("{s:s, s:I, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}",
+			"event", "review", "time", (json_int_t)time, "target", target, "verdict",
+			verdict, "note", "fine", "reviewer", reviewer, "reviewer_key", fp,
+			"signature", armored, "request_id", ALLOWED_ID, "user", "alice", "host",
+			"web-1", "login", "alice", "serial", (json_int_t)f->serial);
+	assert_non_null(rec);
+	free(msg);
+	free(armored);
+	free(fp);
+	free(blob);
+	return rec;
+}
+
+static json_t *serial_target(struct fixture *f)
+{
+	return json_integer((json_int_t)f->serial);
+}
+
+/* A second issued request, OPEN_ID, alice's, serial f->serial + 1. */
+static void record_second_issuance(struct fixture *f)
+{
+	append_to_ledger(f, json_pack("{s:s, s:I, s:s, s:s, s:s, s:s}", "event", "received", "time",
+				      (json_int_t)NOW, "request_id", OPEN_ID, "user", "alice",
+				      "host", "web-1", "login", "alice"));
+	append_to_ledger(f, json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:I, s:I}", "event", "issued",
+				      "time", (json_int_t)NOW, "request_id", OPEN_ID, "user",
+				      "alice", "host", "web-1", "login", "alice", "serial",
+				      (json_int_t)f->serial + 1, "valid_before",
+				      (json_int_t)NOW + 900));
+}
+
+static void
+test_a_serial_review_copied_under_another_request_id_does_not_clear_that_request(void **state)
+{
+	struct fixture *f = *state;
+	json_t *moved;
+
+	record_second_issuance(f);
+	append_to_ledger(f, review_by(f, f->bob, "bob", serial_target(f), "ok", NOW));
+	/* The same signed review, its unsigned request_id pointed at the other request. */
+	moved = review_by(f, f->bob, "bob", serial_target(f), "ok", NOW);
+	json_object_set_new(moved, "request_id", json_string(OPEN_ID));
+	append_to_ledger(f, moved); /* seq 9 */
+	assert_int_equal(run(f, "list", "--unreviewed", NULL), 0);
+	assert_contains(f->out, OPEN_ID);
+	assert_null(strstr(f->out, ALLOWED_ID));
+	assert_contains(f->out, "1 issuance awaiting review");
+	assert_contains(f->err, "the review at seq 9 does not count: its request_id is not that "
+				"of the issuance of serial");
+}
+
+static void test_a_serial_review_counts_for_the_request_its_issuance_names(void **state)
+{
+	struct fixture *f = *state;
+	json_t *rec = review_by(f, f->bob, "bob", serial_target(f), "ok", NOW);
+
+	/* Nothing unsigned tells which request: the ledger's issuance of the serial does. */
+	json_object_del(rec, "request_id");
+	json_object_del(rec, "user");
+	append_to_ledger(f, rec);
+	assert_int_equal(run(f, "list", "--unreviewed", NULL), 0);
+	assert_contains(f->out, "0 issuances awaiting review");
+}
+
+static void test_a_requester_review_with_another_user_written_in_does_not_count(void **state)
+{
+	struct fixture *f = *state;
+	json_t *rec = review_by(f, f->alice, "alice", json_string(ALLOWED_ID), "ok", NOW);
+
+	/* alice asked for ALLOWED_ID; the review record's own "user" is not signed. */
+	json_object_set_new(rec, "user", json_string("bob"));
+	append_to_ledger(f, rec);
+	assert_int_equal(run(f, "list", "--unreviewed", NULL), 0);
+	assert_contains(f->out, "1 issuance awaiting review");
+	assert_contains(f->err,
+			"the review at seq 6 does not count: the reviewer is the requester");
+	assert_int_equal(run(f, "show", ALLOWED_ID, NULL), 0);
+	assert_contains(f->out, "!!! it does NOT count: the reviewer is the requester");
+}
+
+static void test_the_review_signed_latest_decides_whatever_the_order_of_its_record(void **state)
+{
+	struct fixture *f = *state;
+
+	append_to_ledger(f, review_by(f, f->bob, "bob", serial_target(f), "ok", NOW + 20));
+	append_to_ledger(f, review_by(f, f->bob, "bob", serial_target(f), "flag", NOW + 10));
+	assert_int_equal(run(f, "list", "--flagged", NULL), 0);
+	assert_contains(f->out, "0 issuances flagged by review");
+	assert_int_equal(run(f, "list", "--unreviewed", NULL), 0);
+	assert_contains(f->out, "0 issuances awaiting review");
+}
+
+static void test_a_replayed_older_review_does_not_override_a_later_one(void **state)
+{
+	struct fixture *f = *state;
+	json_t *flag = review_by(f, f->bob, "bob", serial_target(f), "flag", NOW + 10);
+
+	append_to_ledger(f, json_deep_copy(flag));
+	append_to_ledger(f, review_by(f, f->bob, "bob", serial_target(f), "ok", NOW + 20));
+	append_to_ledger(f, flag); /* the old flag, copied again */
+	assert_int_equal(run(f, "list", "--flagged", NULL), 0);
+	assert_contains(f->out, "0 issuances flagged by review");
+	assert_contains(f->err, "the review at seq 8 does not count: it repeats the signature of "
+				"the review at seq 6");
+}
+
+static void test_a_repeated_review_signature_counts_once_also_within_one_second(void **state)
+{
+	struct fixture *f = *state;
+	json_t *flag = review_by(f, f->bob, "bob", serial_target(f), "flag", NOW + 10);
+
+	/* Signed in the same second: the later record decides, but a copy is no new record. */
+	append_to_ledger(f, json_deep_copy(flag));
+	append_to_ledger(f, review_by(f, f->bob, "bob", serial_target(f), "ok", NOW + 10));
+	append_to_ledger(f, flag);
+	assert_int_equal(run(f, "list", "--flagged", NULL), 0);
+	assert_contains(f->out, "0 issuances flagged by review");
+	assert_int_equal(run(f, "list", "--unreviewed", NULL), 0);
+	assert_contains(f->out, "0 issuances awaiting review");
+}
+
+static void test_review_lists_are_refused_when_the_policy_cannot_be_read(void **state)
+{
+	struct fixture *f = *state;
+
+	append_to_ledger(f, review_by(f, f->bob, "bob", serial_target(f), "ok", NOW));
+	assert_int_equal(unlink(in_dir(f, "policy.yaml")), 0);
+	assert_int_equal(run(f, "list", "--unreviewed", NULL), 1);
+	assert_contains(f->err, "cannot count reviews: the policy ");
+	assert_contains(f->err, "policy.yaml");
+	assert_null(strstr(f->out, "awaiting review"));
+	assert_int_equal(run(f, "list", "--flagged", NULL), 1);
+	assert_contains(f->err, "cannot count reviews");
+	/* The story is still told, saying what cannot be checked. */
+	assert_int_equal(run(f, "show", ALLOWED_ID, NULL), 0);
+	assert_contains(f->out, "whether the key is enrolled for the reviewer is unknown");
+}
+
+static void test_review_lists_are_refused_when_others_can_change_the_policy(void **state)
+{
+	struct fixture *f = *state;
+
+	append_to_ledger(f, review_by(f, f->bob, "bob", serial_target(f), "ok", NOW));
+	assert_int_equal(chmod(in_dir(f, "policy.yaml"), 0666), 0);
+	assert_int_equal(run(f, "list", "--unreviewed", NULL), 1);
+	assert_contains(f->err, "policy.yaml is writable by group or others");
+}
+
+static void test_verify_takes_the_ca_key_from_its_private_key_not_from_ca_key_pub(void **state)
+{
+	struct fixture *f = *state;
+	char *line = key_line(f->bob);
+
+	write_text(f, "ca_key.pub", line); /* names another key than the CA's private key */
+	checkpoint_with(f, f->bob);
+	assert_int_equal(run(f, "verify", NULL), 1);
+	assert_contains(f->out, "seq 6: the checkpoint is signed by an untrusted key");
+	free(line);
+}
+
+static void test_verify_refuses_a_ca_key_pub_holding_more_than_one_key(void **state)
+{
+	struct fixture *f = *state;
+	char *ca = key_line(f->ca), *bob = key_line(f->bob), *text = NULL;
+
+	assert_int_equal(unlink(in_dir(f, "ca_key")), 0); /* only ca_key.pub is left */
+	assert_true(asprintf(&text, "%s\n%s\n", ca, bob) > 0);
+	write_text(f, "ca_key.pub", text);
+	checkpoint_with(f, f->bob);
+	assert_int_equal(run(f, "verify", NULL), 1);
+	assert_contains(f->err, "ca_key.pub holds more than one key");
+	free(ca);
+	free(bob);
+	free(text);
+}
+
+static void test_verify_refuses_a_ca_key_pub_others_can_change(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(unlink(in_dir(f, "ca_key")), 0);
+	assert_int_equal(run(f, "verify", NULL), 0); /* ca_key.pub as written: trusted */
+	assert_int_equal(chmod(in_dir(f, "ca_key.pub"), 0664), 0);
+	assert_int_equal(run(f, "verify", NULL), 1);
+	assert_contains(f->err, "ca_key.pub is writable by group or others");
+}
+
+static void test_verify_refuses_a_previous_ca_keys_file_others_can_change(void **state)
+{
+	struct fixture *f = *state;
+	char *line = key_line(f->bob);
+
+	checkpoint_with(f, f->bob);
+	write_text(f, "ca_key" SERVE_PREVIOUS_CA_KEYS_SUFFIX, line);
+	assert_int_equal(chmod(in_dir(f, "ca_key" SERVE_PREVIOUS_CA_KEYS_SUFFIX), 0666), 0);
+	assert_int_equal(run(f, "verify", NULL), 1);
+	assert_contains(f->err, "ca_key.previous.pub is writable by group or others");
+	free(line);
+}
+
+static void test_backup_refuses_an_untrusted_previous_ca_keys_file_and_writes_nothing(void **state)
+{
+	struct fixture *f = *state;
+	char *line = key_line(f->bob);
+	char dest[128];
+	struct stat st;
+
+	write_text(f, "ca_key" SERVE_PREVIOUS_CA_KEYS_SUFFIX, line);
+	assert_int_equal(chmod(in_dir(f, "ca_key" SERVE_PREVIOUS_CA_KEYS_SUFFIX), 0666), 0);
+	snprintf(dest, sizeof(dest), "%s/backup-1", f->dir);
+	assert_int_equal(run(f, "backup", dest, NULL), 1);
+	assert_contains(f->err, "ca_key.previous.pub is writable by group or others");
+	assert_contains(f->err, "no backup written");
+	assert_int_equal(stat(dest, &st), -1);
+	free(line);
+}
+
+static void test_key_files_of_the_cas_user_are_trusted_when_root_runs_the_tools(void **state)
+{
+	struct fixture *f = *state;
+	char *err = NULL, key[128], pub[128];
+
+	if (geteuid() != 0)
+		skip();
+	snprintf(key, sizeof(key), "%s/ca_key", f->dir);
+	snprintf(pub, sizeof(pub), "%s/ca_key.pub", f->dir);
+	/* The CA runs as uid 4242, which owns its key; root reviews. */
+	assert_int_equal(chown(in_dir(f, "ca_key"), 4242, 4242), 0);
+	assert_int_equal(chown(in_dir(f, "ca_key.pub"), 4242, 4242), 0);
+	assert_int_equal(run(f, "verify", NULL), 0);
+	assert_int_equal(serve_check_trusted(key, pub, NULL), 0);
+	/* Anyone else's file is not. */
+	assert_int_equal(chown(in_dir(f, "ca_key.pub"), 4343, 4343), 0);
+	assert_int_equal(run(f, "verify", NULL), 1);
+	assert_contains(f->err, "neither root nor the CA's user (uid 4242");
+	assert_int_equal(serve_check_trusted(key, pub, &err), JIT_E_PERMISSION);
+	assert_contains(err, "owned by uid 4343");
+	free(err);
 }
 
 static void test_the_cas_event_names_are_the_ledgers_life_cycle_events(void **state)
@@ -978,6 +1245,20 @@ int main(void)
 		T(test_verify_trusts_the_keys_of_the_previous_ca_keys_file),
 		T(test_backup_verifies_the_copys_checkpoints_with_the_ca_key),
 		T(test_checkpoint_keys_are_the_ca_key_and_the_previous_keys),
+		T(test_a_serial_review_copied_under_another_request_id_does_not_clear_that_request),
+		T(test_a_serial_review_counts_for_the_request_its_issuance_names),
+		T(test_a_requester_review_with_another_user_written_in_does_not_count),
+		T(test_the_review_signed_latest_decides_whatever_the_order_of_its_record),
+		T(test_a_replayed_older_review_does_not_override_a_later_one),
+		T(test_a_repeated_review_signature_counts_once_also_within_one_second),
+		T(test_review_lists_are_refused_when_the_policy_cannot_be_read),
+		T(test_review_lists_are_refused_when_others_can_change_the_policy),
+		T(test_verify_takes_the_ca_key_from_its_private_key_not_from_ca_key_pub),
+		T(test_verify_refuses_a_ca_key_pub_holding_more_than_one_key),
+		T(test_verify_refuses_a_ca_key_pub_others_can_change),
+		T(test_verify_refuses_a_previous_ca_keys_file_others_can_change),
+		T(test_backup_refuses_an_untrusted_previous_ca_keys_file_and_writes_nothing),
+		T(test_key_files_of_the_cas_user_are_trusted_when_root_runs_the_tools),
 #undef T
 	};
 

@@ -10,7 +10,9 @@
 # copy of the ledger with one byte changed fails `verify`, which names the first bad
 # record, and the daemon refuses to start on it unless --continue-on-broken-chain, which
 # it records; the daemon also refuses a ledger whose checkpoints another key signed, until
-# that key is listed as a previous CA key.
+# that key is listed as a previous CA key. Reviews count only against a policy that can be
+# used: without one, `list --unreviewed` and `--flagged` are refused. A previous-CA-keys file
+# others could change is refused by `verify` and `backup`.
 . "$(dirname "$0")/lib.sh"
 
 require_sshd
@@ -279,6 +281,19 @@ fi
 ok "a review of an unknown serial is refused"
 list "$T/reviews.json" --event review
 jcheck "the refused reviews wrote nothing" "$T/reviews.json" 'length == $n' --argjson n "$N_REVIEWS"
+# Without the policy (which enrolls the reviewers' keys) no review can be counted.
+sed "s|^policy:.*|policy: $T/no-such-policy.yaml|" "$T/ca/config.yaml" >"$T/ca/nopolicy-config.yaml"
+grep -q "^policy: $T/no-such-policy.yaml\$" "$T/ca/nopolicy-config.yaml" ||
+	fail "cannot write the config without a policy"
+for queue in --unreviewed --flagged; do
+	rc=0
+	"$JIT_SSH_CA" ledger list "$queue" --config "$T/ca/nopolicy-config.yaml" \
+		>"$T/nopol.out" 2>&1 || rc=$?
+	check "list $queue without a readable policy is refused ($rc), naming the policy" \
+		bash -c '[ "$1" = 1 ] && grep -q "cannot count reviews: the policy $2" "$3" &&
+			! grep -q "awaiting review\|flagged by review" "$3"' \
+		_ "$rc" "$T/no-such-policy.yaml" "$T/nopol.out"
+done
 
 # ---- checkpoints and verify --------------------------------------------------------------
 list "$T/all.json"
@@ -295,6 +310,19 @@ check "verify with another checkpoint key (bob's) fails ($rc)" test "$rc" = 1
 check "... and says why: the first checkpoint is signed by an untrusted key" \
 	grep -Eq "NOT intact: first bad record: seq [0-9]+: the checkpoint is signed by an untrusted key SHA256:" \
 	"$T/verify-bob.out"
+# ca_key.previous.pub is a trust anchor: one that others could change is not read.
+cp "$T/keys/mallory.pub" "$T/ca/ca_key.previous.pub"
+chmod 0664 "$T/ca/ca_key.previous.pub"
+rc=0
+ca_cmd ledger verify >"$T/verify-prev.out" 2>&1 || rc=$?
+check "verify refuses a ca_key.previous.pub writable by its group ($rc), naming it" \
+	bash -c '[ "$1" = 1 ] && grep -q "ca_key.previous.pub is writable by group or others" "$2"' \
+	_ "$rc" "$T/verify-prev.out"
+rc=0
+ca_cmd ledger backup "$T/backup-untrusted" >"$T/backup-prev.out" 2>&1 || rc=$?
+check "backup refuses it too and writes nothing ($rc)" \
+	bash -c '[ "$1" = 1 ] && [ ! -e "$2" ]' _ "$rc" "$T/backup-untrusted"
+rm -f "$T/ca/ca_key.previous.pub"
 
 # ---- expiry: a sweep records it ----------------------------------------------------------
 new_key kx
