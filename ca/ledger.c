@@ -1738,9 +1738,11 @@ static int op_sweep(struct ledger *l, struct group *g, struct op *op)
 			op->n_expired++;
 		else if (r == 0)
 			op->n_cancelled++;
-		if (r == 0 && d[i].time > g->max_time)
-			g->max_time = d[i].time;
 	}
+	/* The sweep's clock, not the records' times (an "expired" record's is its valid_before,
+	 * maybe long past): a checkpoint in this group is signed with the time it is made. */
+	if (wrote && op->now > g->max_time)
+		g->max_time = op->now;
 	if (r == 0)
 		r = life_cursor_store(l, g, g->head.seq);
 	dues_free(d, LEDGER_SWEEP_BATCH_MAX);

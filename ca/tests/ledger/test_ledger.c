@@ -2326,6 +2326,27 @@ static void test_sweep_records_are_covered_by_the_next_checkpoint(void **state)
 	assert_int_equal(n_events(f->l, "expired") + n_events(f->l, "cancelled"), 2);
 }
 
+/* An "expired" record's time is its valid_before, maybe long past; a checkpoint made in the
+ * sweep's group is signed with the sweep's time, so checkpoint times never go back. */
+static void test_a_checkpoint_in_a_sweep_is_signed_with_the_sweeps_time(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_options o = ckpt_opts(f, 3);
+	struct ledger_checkpoint c;
+	uint64_t late = T0 + 90 * 86400;
+
+	reopen(f, &o);
+	issued_story(f->l, RID_A, 7, T0 + 60); /* 3 records: a checkpoint at T0 follows */
+	assert_int_equal(ledger_last_checkpoint(f->l, &c), 0);
+	assert_int_equal(c.time, T0);
+	append_rec(f->l, life_rec("received", RID_B, late - 10));
+	append_rec(f->l, decided_rec(RID_B, "denied", late - 10));
+	assert_int_equal(sweep(f->l, late).expired, 1); /* the 3rd record: a checkpoint is due */
+	assert_int_equal(ledger_last_checkpoint(f->l, &c), 0);
+	assert_int_equal(c.time, late);
+	assert_verifies(f->l, 8);
+}
+
 static void test_checkpoint_if_due_signs_an_idle_tail_once_its_time_has_passed(void **state)
 {
 	struct fx *f = *state;
@@ -2845,6 +2866,7 @@ int main(int argc, char **argv)
 		T(test_sweep_appends_many_items_in_bounded_batches_each_once),
 		T(test_sweep_of_a_read_only_ledger_is_refused),
 		T(test_sweep_records_are_covered_by_the_next_checkpoint),
+		T(test_a_checkpoint_in_a_sweep_is_signed_with_the_sweeps_time),
 		T(test_checkpoint_if_due_signs_an_idle_tail_once_its_time_has_passed),
 		T(test_checkpoint_if_due_needs_a_signer),
 		T(test_failing_checkpoint_signer_is_reported_until_a_checkpoint_succeeds),
