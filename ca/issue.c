@@ -41,7 +41,11 @@ static int append(const struct issue_ctx *ctx, json_t *rec, uint64_t *ret_seq,
 
 	if (!rec)
 		return INTERNAL(e, -ENOMEM, "building the ledger record");
-	if ((r = ledger_append(ctx->ledger, rec, ret_seq)) < 0)
+	if ((r = ledger_append(ctx->ledger, rec, ret_seq)) == JIT_E_EXPIRED)
+		return request_error_set(e, r, 409, "request_cancelled",
+					 "the request took too long and the ledger has cancelled "
+					 "it, so it gets no answer; send a new request");
+	if (r < 0)
 		return request_error_set(e, r, 503, "ledger_unavailable",
 					 "the ledger cannot record the request: %s",
 					 jit_strerror(r));

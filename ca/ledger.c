@@ -964,8 +964,18 @@ static uint64_t env_time(const uint8_t *buf, size_t len)
 	return !env_parse(buf, len, &e) && env_key(&e, F_TIME, &v) ? get_be64(v.mv_data) : 0;
 }
 
+static int request_cancelled(struct ledger *l, struct group *g, const uint8_t *buf, size_t len);
+
+/* A "decided" record answers its request: none may follow the sweep's "cancelled" either. */
 static int op_append(struct ledger *l, struct group *g, struct op *op)
 {
+	const MDB_val decided = mval((void *)LEDGER_EVENT_DECIDED, strlen(LEDGER_EVENT_DECIDED));
+	struct env e;
+	int r;
+
+	if (!env_parse(op->env, op->env_len, &e) && env_key_is(&e, F_EVENT, &decided) &&
+	    (r = request_cancelled(l, g, op->env, op->env_len)) < 0)
+		return r;
 	return env_put(l, g, op->env, op->env_len, &op->seq);
 }
 
@@ -1706,10 +1716,13 @@ static int op_sweep(struct ledger *l, struct group *g, struct op *op)
 		struct env e;
 
 		r = record_get(l, g->txn, seq, &e);
-		if (r == JIT_E_FORMAT)
-			r = JIT_E_LEDGER_CORRUPT;
 		if (r == 0)
 			r = life_of(&e, &x);
+		/* A missing or damaged record is verify's to report (a ledger served on with
+		 * --continue-on-broken-chain has one): the sweep passes over it, or it would stop
+		 * for good at that record. */
+		if (r == JIT_E_FORMAT || r == JIT_E_LEDGER_CORRUPT)
+			continue;
 		if (r == 0)
 			r = life_fold(l, g, &x);
 		if (r < 0)
@@ -1961,6 +1974,9 @@ static int submit(struct ledger *l, struct op *op)
 		l->committing = true;
 		gather(l, op);
 		while (l->queue && n < l->group_max) {
+			/* A sweep commits in a group of its own: its failure fails no request. */
+			if (n > 0 && (l->queue->kind == OP_SWEEP || batch[0]->kind == OP_SWEEP))
+				break;
 			batch[n++] = l->queue;
 			l->queue = l->queue->next;
 		}

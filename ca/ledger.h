@@ -209,7 +209,8 @@ struct ledger *ledger_close(struct ledger *l);
  * field, or content that would not read back identically, e.g. a string that is not
  * UTF-8), JIT_E_TOO_LARGE (encoded record over LEDGER_RECORD_MAX), JIT_E_LEDGER_FULL,
  * JIT_E_LEDGER, JIT_E_LEDGER_CORRUPT (the chain head does not name the last record),
- * -EROFS. On error nothing is written.
+ * JIT_E_EXPIRED (a "decided" record for a request that already has a "cancelled" one:
+ * ledger_sweep() gave it up, so it gets no answer), -EROFS. On error nothing is written.
  */
 int ledger_append(struct ledger *l, const json_t *record, uint64_t *ret_seq);
 
@@ -512,8 +513,10 @@ struct ledger_sweep_result {
  * Each item is recorded once, also when several processes sweep the same ledger. The work
  * per transaction is bounded (LEDGER_SWEEP_FOLD_MAX records read), so the first sweep of a
  * large ledger written before sweeps existed runs many transactions. No "expired" is
- * recorded for a certificate that is still valid, and no "issued" record ever follows a
- * "cancelled" one of the same request: ledger_issue() refuses it (JIT_E_EXPIRED).
+ * recorded for a certificate that is still valid, and no "decided" or "issued" record ever
+ * follows a "cancelled" one of the same request: ledger_append() and ledger_issue() refuse
+ * them (JIT_E_EXPIRED). A sweep commits in a group of its own, so its failure fails no
+ * other operation; records it cannot read are passed over (verify reports them).
  *
  * Errors: -EINVAL (@now over INT64_MAX), -EROFS, JIT_E_LEDGER_FULL, JIT_E_LEDGER,
  * JIT_E_LEDGER_CORRUPT (a derived table names a record that is not there), -ENOMEM. Batches

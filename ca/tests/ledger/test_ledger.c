@@ -2242,6 +2242,41 @@ static void test_a_cancelled_request_gets_no_certificate_afterwards(void **state
 	assert_verifies(f->l, before + 1);
 }
 
+static void test_a_cancelled_request_gets_no_decision_afterwards(void **state)
+{
+	struct fx *f = *state;
+	json_t *rec;
+	uint64_t before;
+
+	append_rec(f->l, life_rec("received", RID_A, T0));
+	assert_int_equal(sweep(f->l, T0 + GRACE).cancelled, 1);
+	before = count(f->l);
+	rec = decided_rec(RID_A, "denied", T0 + GRACE + 1);
+	assert_int_equal(ledger_append(f->l, rec, NULL), JIT_E_EXPIRED);
+	json_decref(rec);
+	assert_int_equal(count(f->l), before);
+	/* A review of it, or a decision for another request, is not refused. */
+	append_rec(f->l, decided_rec(RID_B, "denied", T0 + GRACE + 1));
+	assert_verifies(f->l, before + 1);
+}
+
+/* A damaged record (a ledger served on with --continue-on-broken-chain) is verify's to name;
+ * the sweep passes over it and still closes the requests around it. */
+static void test_sweep_passes_over_a_damaged_record(void **state)
+{
+	struct fx *f = *state;
+	uint8_t junk[] = "not an envelope";
+
+	append_rec(f->l, life_rec("received", RID_A, T0));
+	append_rec(f->l, life_rec("received", RID_B, T0)); /* seq 2: damaged below */
+	append_rec(f->l, life_rec("received", RID_C, T0));
+	f->l = ledger_close(f->l);
+	raw_put_record(f->dir, 2, junk, sizeof junk);
+	reopen(f, NULL);
+	assert_int_equal(sweep(f->l, T0 + GRACE).cancelled, 2); /* A and C */
+	assert_int_equal(n_events(f->l, "cancelled"), 2);
+}
+
 static void test_sweep_never_cancels_an_answered_request(void **state)
 {
 	struct fx *f = *state;
@@ -2861,6 +2896,8 @@ int main(int argc, char **argv)
 		T(test_sweep_cancels_a_request_never_decided_after_the_grace_period),
 		T(test_sweep_cancels_an_allowed_request_whose_certificate_was_never_recorded),
 		T(test_a_cancelled_request_gets_no_certificate_afterwards),
+		T(test_a_cancelled_request_gets_no_decision_afterwards),
+		T(test_sweep_passes_over_a_damaged_record),
 		T(test_sweep_never_cancels_an_answered_request),
 		T(test_sweep_reads_records_written_before_sweeps_existed),
 		T(test_sweep_appends_many_items_in_bounded_batches_each_once),
