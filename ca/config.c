@@ -260,8 +260,7 @@ static int check_owner_mode(const char *path, const char *holds, uid_t also, cha
 	return 0;
 }
 
-/* The directory that holds @path, resolved. */
-static int parent_dir(const char *path, char **ret)
+int config_parent_dir(const char *path, char **ret)
 {
 	_cleanup_free_ char *copy = strdup(path);
 	char *real;
@@ -287,8 +286,8 @@ int config_check_trusted_owner(const char *path, uid_t also, char **ret_error)
 	_cleanup_free_ char *named_dir = NULL;
 	int r = real ? 0 : -errno;
 
-	if (r == 0 && (r = parent_dir(real, &dir)) == 0)
-		r = parent_dir(path, &named_dir);
+	if (r == 0 && (r = config_parent_dir(real, &dir)) == 0)
+		r = config_parent_dir(path, &named_dir);
 	if (r < 0) {
 		set_error(ret_error, "cannot check %s: %s", path, strerror(-r));
 		return r;

@@ -118,6 +118,13 @@ bool config_address_is_loopback(const char *addr);
  */
 int config_check_trusted(const char *path, char **ret_error);
 
+/**
+ * config_parent_dir() - The directory that holds @path, resolved (realpath(3))
+ * @ret: new string
+ * Errors: -ENOMEM, -errno of realpath().
+ */
+int config_parent_dir(const char *path, char **ret);
+
 /* No uid: for config_check_trusted_owner()'s @also. */
 #define CONFIG_NO_UID ((uid_t)-1)
 

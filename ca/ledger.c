@@ -2060,9 +2060,10 @@ int ledger_nonce_claim(struct ledger *l, const char *nonce, uint64_t now, uint64
 	return submit(l, &op);
 }
 
-int ledger_checkpoint(struct ledger *l, uint64_t now, uint64_t *ret_seq)
+/* A checkpoint now (@due_only false) or only when one is due; @ret_seq 0 when none. */
+static int checkpoint_op(struct ledger *l, uint64_t now, bool due_only, uint64_t *ret_seq)
 {
-	struct op op = {.kind = OP_CHECKPOINT, .now = now};
+	struct op op = {.kind = OP_CHECKPOINT, .now = now, .due_only = due_only};
 	int r;
 
 	if (!l)
@@ -2079,23 +2080,14 @@ int ledger_checkpoint(struct ledger *l, uint64_t now, uint64_t *ret_seq)
 	return 0;
 }
 
+int ledger_checkpoint(struct ledger *l, uint64_t now, uint64_t *ret_seq)
+{
+	return checkpoint_op(l, now, false, ret_seq);
+}
+
 int ledger_checkpoint_if_due(struct ledger *l, uint64_t now, uint64_t *ret_seq)
 {
-	struct op op = {.kind = OP_CHECKPOINT, .now = now, .due_only = true};
-	int r;
-
-	if (!l)
-		return -EINVAL;
-	if (l->read_only)
-		return -EROFS;
-	if (!l->ckpt_signer || now > INT64_MAX)
-		return -EINVAL;
-	r = submit(l, &op);
-	if (r < 0)
-		return r;
-	if (ret_seq)
-		*ret_seq = op.seq;
-	return 0;
+	return checkpoint_op(l, now, true, ret_seq);
 }
 
 int ledger_checkpoint_failure(struct ledger *l)

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -255,20 +254,6 @@ static int set_error(char **ret_error, const char *fmt, ...)
 	return 0;
 }
 
-/* The directory that holds @path, resolved (new). */
-static int parent_dir(const char *path, char **ret)
-{
-	_cleanup_free_ char *copy = strdup(path);
-	char *real;
-
-	if (!copy)
-		return -ENOMEM;
-	real = realpath(dirname(copy), NULL);
-	if (!real)
-		return -errno;
-	*ret = real;
-	return 0;
-}
 
 /*
  * The CA's user: the owner of the CA's private key file, which the daemon requires to be its
@@ -283,7 +268,7 @@ static uid_t ca_user(const char *ca_key_path)
 	struct stat st, dst;
 
 	if (!real || stat(real, &st) < 0 || !S_ISREG(st.st_mode) || (st.st_mode & 022) ||
-	    parent_dir(real, &dir) < 0 || stat(dir, &dst) < 0 || (dst.st_mode & 022) ||
+	    config_parent_dir(real, &dir) < 0 || stat(dir, &dst) < 0 || (dst.st_mode & 022) ||
 	    (dst.st_uid != 0 && dst.st_uid != st.st_uid))
 		return geteuid();
 	return st.st_uid;
