@@ -47,11 +47,13 @@ static int set_error(char **ret_error, int r, const char *fmt, ...)
 	return r;
 }
 
-static int write_file(const char *path, mode_t mode, const char *text)
+/* Write @text durably to @path, opened with @flags (O_EXCL: a new file, removed again on
+ * failure; O_APPEND: added to the end). */
+static int write_text(const char *path, int flags, mode_t mode, const char *text)
 {
 	int fd, r;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | flags, mode);
 	if (fd < 0)
 		return -errno;
 	r = util_write_all(fd, text, strlen(text));
@@ -59,9 +61,14 @@ static int write_file(const char *path, mode_t mode, const char *text)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
-	if (r < 0)
+	if (r < 0 && (flags & O_EXCL))
 		unlink(path);
 	return r;
+}
+
+static int write_file(const char *path, mode_t mode, const char *text)
+{
+	return write_text(path, O_EXCL, mode, text);
 }
 
 int init_example_policy(const char *user, const char *user_key, char **ret)
@@ -161,7 +168,7 @@ static int keep_previous_ca_key(const char *dir, char **ret_error)
 	_cleanup_(key_freep) struct key *pub = NULL;
 	_cleanup_(key_freep) struct key *listed = NULL;
 	size_t len = 0;
-	int fd, r;
+	int r;
 
 	if (!priv_path || !pub_path || !prev)
 		return -ENOMEM;
@@ -201,15 +208,7 @@ static int keep_previous_ca_key(const char *dir, char **ret_error)
 		text = NULL;
 		return -ENOMEM;
 	}
-	fd = open(prev, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return set_error(ret_error, -errno, "cannot open %s: %s", prev, strerror(errno));
-	r = util_write_all(fd, text, strlen(text));
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r < 0)
+	if ((r = write_text(prev, O_APPEND, 0644, text)) < 0)
 		return set_error(ret_error, r, "cannot write %s: %s", prev, strerror(-r));
 	return 0;
 }
