@@ -177,6 +177,20 @@ static const struct option long_options[] = {
 	{0},
 };
 
+/* How many long options "--NAME[=...]" @arg abbreviates (getopt_long() takes unique ones). */
+static size_t prefix_matches(const char *arg)
+{
+	size_t n = 0, len;
+
+	if (strncmp(arg, "--", 2) != 0)
+		return 0;
+	arg += 2;
+	len = strcspn(arg, "=");
+	for (const struct option *lo = long_options; lo->name; lo++)
+		n += len > 0 && strncmp(lo->name, arg, len) == 0;
+	return n;
+}
+
 /* One line of printable text (no control characters), valid UTF-8, at most @max bytes. */
 static bool text_valid(const char *s, size_t max)
 {
@@ -277,6 +291,12 @@ static int parse_options(struct opts *o, int argc, char *const *argv, int *ret_n
 					    (int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
 			if (optopt > 0 && optopt < 256)
 				return fail(ret_error, -EINVAL, "unknown option -%c", optopt);
+			if (prefix_matches(argv[optind - 1]) > 1)
+				return fail(
+					ret_error, -EINVAL,
+					"option %s is ambiguous: write it out (e.g. --config or "
+					"--confirm)",
+					argv[optind - 1]);
 			return fail(ret_error, -EINVAL, "unknown option %s", argv[optind - 1]);
 		}
 		if (r < 0)

@@ -272,6 +272,11 @@ static void test_unknown_option_and_missing_value_are_named(void **state)
 	assert_int_equal(parse(&o, &err, "db1", "--ttl", NULL), -EINVAL);
 	assert_non_null(strstr(err, "--ttl"));
 	free(err);
+	err = NULL;
+	/* --conf could be --config or --confirm: said so, not "unknown". */
+	assert_int_equal(parse(&o, &err, "--conf", "x.yaml", "db1", NULL), -EINVAL);
+	assert_non_null(strstr(err, "--conf is ambiguous"));
+	free(err);
 	assert_null(o);
 }
 
