@@ -238,16 +238,18 @@ static int check_owner_mode(const char *path, const char *holds, uid_t also, cha
 		if (also != CONFIG_NO_UID && also != me)
 			set_error(ret_error,
 				  "%s is owned by uid %u, neither root nor the CA's user (uid %u, "
-				  "the owner of the CA key) nor the user running jit-ssh-ca (uid %u), "
-				  "so that user could change it at will. Fix it with: chown %u %s",
+				  "the owner of the CA key) nor the user running jit-ssh-ca "
+				  "(uid %u), so that user could change it at will. Fix it with: "
+				  "chown %u %s",
 				  name, (unsigned)st.st_uid, (unsigned)also, (unsigned)me,
 				  (unsigned)also, path);
 		else
-			set_error(ret_error,
-				  "%s is owned by uid %u, neither root nor the user running "
-				  "jit-ssh-ca (uid %u), so that user could change it at will. Fix it "
-				  "with: chown %u %s",
-				  name, (unsigned)st.st_uid, (unsigned)me, (unsigned)me, path);
+			set_error(
+				ret_error,
+				"%s is owned by uid %u, neither root nor the user running "
+				"jit-ssh-ca (uid %u), so that user could change it at will. Fix it "
+				"with: chown %u %s",
+				name, (unsigned)st.st_uid, (unsigned)me, (unsigned)me, path);
 		return JIT_E_PERMISSION;
 	}
 	if (st.st_mode & 022) {

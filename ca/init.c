@@ -187,10 +187,11 @@ static int keep_previous_ca_key(const char *dir, char **ret_error)
 		if (len > 0 && text[len - 1] == '\n')
 			text[len - 1] = 0;
 		if ((r = key_from_line(text, &listed, NULL)) < 0)
-			return set_error(ret_error, r,
-					 "%s is not one public-key line (%s): fix or remove it, then "
-					 "rotate again",
-					 pub_path, jit_strerror(r));
+			return set_error(
+				ret_error, r,
+				"%s is not one public-key line (%s): fix or remove it, then "
+				"rotate again",
+				pub_path, jit_strerror(r));
 		if (pub && !key_equal_public(pub, listed))
 			return set_error(ret_error, JIT_E_FORMAT,
 					 "%s does not hold the public key of %s: fix or remove it, "

@@ -420,11 +420,11 @@ int issue_answer_from_events(const json_t *events, json_t **ret)
 	}
 	if (cancelled && json_is_string(json_object_get(cancelled, "request_id"))) {
 		/* The ledger's sweep gave it up (ledger_sweep()): final, nothing was issued. */
-		a = json_pack("{s:O, s:s, s:s}", "request_id",
-			      json_object_get(cancelled, "request_id"), "state", "cancelled",
-			      "reason",
-			      "the CA did not answer this request in time and cancelled it; nothing "
-			      "was issued: send a new request");
+		a = json_pack(
+			"{s:O, s:s, s:s}", "request_id", json_object_get(cancelled, "request_id"),
+			"state", "cancelled", "reason",
+			"the CA did not answer this request in time and cancelled it; nothing "
+			"was issued: send a new request");
 		if (!a)
 			return -ENOMEM;
 		*ret = a;

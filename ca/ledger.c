@@ -1068,8 +1068,8 @@ static void issue_prepare_group(struct ledger *l, struct group *g, struct op **o
 static int request_cancelled(struct ledger *l, struct group *g, const uint8_t *buf, size_t len)
 {
 	_cleanup_(cursor_closep) MDB_cursor *c = NULL;
-	const MDB_val cancelled = mval((void *)LEDGER_EVENT_CANCELLED,
-				       strlen(LEDGER_EVENT_CANCELLED));
+	const MDB_val cancelled =
+		mval((void *)LEDGER_EVENT_CANCELLED, strlen(LEDGER_EVENT_CANCELLED));
 	struct env e, re;
 	MDB_val rid, v;
 	int rc;

@@ -595,7 +595,8 @@ static int cmd_policy_explain(const struct args *a)
 		fprintf(stderr, "jit-ssh-ca: policy explain: %s\n", jit_strerror(r));
 		return EXPLAIN_EXIT_FAILURE;
 	}
-	printf("%s\nlogins for %s on %s:\n%s", text, a->user, d->host ? d->host : a->host, open_text);
+	printf("%s\nlogins for %s on %s:\n%s", text, a->user, d->host ? d->host : a->host,
+	       open_text);
 	if (fflush(stdout) != 0)
 		return EXPLAIN_EXIT_FAILURE;
 	return explain_exit(&pr, d);

@@ -254,7 +254,6 @@ static int set_error(char **ret_error, const char *fmt, ...)
 	return 0;
 }
 
-
 /*
  * The CA's user: the owner of the CA's private key file, which the daemon requires to be its
  * own (key_load_private()); but only when that file and its directory are not writable by
@@ -1038,7 +1037,8 @@ static int reload_with(const struct serve_reload_options *o, const struct config
 				local_err);
 			if (here != n_errors)
 				fprintf(o->err,
-					"jit-ssh-ca: %lld error%s here but %lld in the CA: the file "
+					"jit-ssh-ca: %lld error%s here but %lld in the CA: the "
+					"file "
 					"changed since, or the CA reads another one (its log has "
 					"its own list)\n",
 					(long long)here, here == 1 ? "" : "s", (long long)n_errors);
