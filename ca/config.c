@@ -70,8 +70,7 @@ void config_freep(struct config **c)
 	config_free(*c);
 }
 
-static int set_error(char **ret_error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int set_error(char **ret_error, const char *fmt, ...)
+int config_set_error(char **ret_error, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -118,14 +117,15 @@ int config_check_listen(const struct config *c, char **ret_error)
 	struct in6_addr a6;
 
 	if (inet_pton(AF_INET, c->listen, &a4) != 1 && inet_pton(AF_INET6, c->listen, &a6) != 1) {
-		set_error(ret_error, "%s: listen: '%s' is not an IPv4 or IPv6 address", c->path,
-			  c->listen);
+		config_set_error(ret_error, "%s: listen: '%s' is not an IPv4 or IPv6 address",
+				 c->path, c->listen);
 		return JIT_E_FORMAT;
 	}
 	if (c->plain_http && !config_address_is_loopback(c->listen)) {
-		set_error(ret_error,
-			  "%s: plain_http is allowed only with a loopback listen address, not %s",
-			  c->path, c->listen);
+		config_set_error(
+			ret_error,
+			"%s: plain_http is allowed only with a loopback listen address, not %s",
+			c->path, c->listen);
 		return JIT_E_FORMAT;
 	}
 	return 0;
@@ -144,9 +144,9 @@ int config_load(const char *path, struct config **ret, char **ret_error)
 	r = conf_load(path, config_keys, &cf, &err);
 	if (r < 0) {
 		if (err)
-			set_error(ret_error, "%s", err);
+			config_set_error(ret_error, "%s", err);
 		else
-			set_error(ret_error, "%s: %s", path, jit_strerror(r));
+			config_set_error(ret_error, "%s: %s", path, jit_strerror(r));
 		return r;
 	}
 	c = calloc(1, sizeof(*c));
@@ -188,9 +188,9 @@ int config_load(const char *path, struct config **ret, char **ret_error)
 	    (r = conf_get_u64(cf, "connection_timeout_sec", 1, CONFIG_CONNECTION_TIMEOUT_MAX_SEC,
 			      &c->connection_timeout_sec, &err)) < 0) {
 		if (err)
-			set_error(ret_error, "%s", err);
+			config_set_error(ret_error, "%s", err);
 		else
-			set_error(ret_error, "%s: %s", path, jit_strerror(r));
+			config_set_error(ret_error, "%s: %s", path, jit_strerror(r));
 		return r;
 	}
 	c->port = (uint16_t)port;
@@ -200,7 +200,7 @@ int config_load(const char *path, struct config **ret, char **ret_error)
 	dir = dirname(copy);
 	for (const char *const *k = path_keys; *k; k++)
 		if (conf_get(cf, *k) && !*conf_get(cf, *k)) {
-			set_error(ret_error, "%s: %s: empty path", path, *k);
+			config_set_error(ret_error, "%s: %s: empty path", path, *k);
 			return JIT_E_FORMAT;
 		}
 	if ((r = resolve_path(dir, conf_get(cf, "tls_cert"), "tls_cert.pem", &c->tls_cert)) < 0 ||
@@ -231,20 +231,21 @@ static int check_owner_mode(const char *path, const char *holds, uid_t also, cha
 		return -ENOMEM;
 	if (stat(path, &st) < 0) {
 		r = -errno;
-		set_error(ret_error, "cannot check %s: %s", name, strerror(-r));
+		config_set_error(ret_error, "cannot check %s: %s", name, strerror(-r));
 		return r;
 	}
 	if (st.st_uid != me && st.st_uid != 0 && (also == CONFIG_NO_UID || st.st_uid != also)) {
 		if (also != CONFIG_NO_UID && also != me)
-			set_error(ret_error,
-				  "%s is owned by uid %u, neither root nor the CA's user (uid %u, "
-				  "the owner of the CA key) nor the user running jit-ssh-ca "
-				  "(uid %u), so that user could change it at will. Fix it with: "
-				  "chown %u %s",
-				  name, (unsigned)st.st_uid, (unsigned)also, (unsigned)me,
-				  (unsigned)also, path);
+			config_set_error(
+				ret_error,
+				"%s is owned by uid %u, neither root nor the CA's user (uid %u, "
+				"the owner of the CA key) nor the user running jit-ssh-ca "
+				"(uid %u), so that user could change it at will. Fix it with: "
+				"chown %u %s",
+				name, (unsigned)st.st_uid, (unsigned)also, (unsigned)me,
+				(unsigned)also, path);
 		else
-			set_error(
+			config_set_error(
 				ret_error,
 				"%s is owned by uid %u, neither root nor the user running "
 				"jit-ssh-ca (uid %u), so that user could change it at will. Fix it "
@@ -253,10 +254,11 @@ static int check_owner_mode(const char *path, const char *holds, uid_t also, cha
 		return JIT_E_PERMISSION;
 	}
 	if (st.st_mode & 022) {
-		set_error(ret_error,
-			  "%s is writable by group or others, who could change it at will. Fix it "
-			  "with: chmod go-w %s",
-			  name, path);
+		config_set_error(
+			ret_error,
+			"%s is writable by group or others, who could change it at will. Fix it "
+			"with: chmod go-w %s",
+			name, path);
 		return JIT_E_PERMISSION;
 	}
 	return 0;
@@ -291,7 +293,7 @@ int config_check_trusted_owner(const char *path, uid_t also, char **ret_error)
 	if (r == 0 && (r = config_parent_dir(real, &dir)) == 0)
 		r = config_parent_dir(path, &named_dir);
 	if (r < 0) {
-		set_error(ret_error, "cannot check %s: %s", path, strerror(-r));
+		config_set_error(ret_error, "cannot check %s: %s", path, strerror(-r));
 		return r;
 	}
 	/* The file, the directory holding it, and the one holding a symbolic link to it. */

@@ -119,6 +119,14 @@ bool config_address_is_loopback(const char *addr);
 int config_check_trusted(const char *path, char **ret_error);
 
 /**
+ * config_set_error() - Put a new message (printf-style) in *@ret_error, when @ret_error is
+ * not NULL; on allocation failure *@ret_error is NULL
+ * Ownership: the previous *@ret_error is not freed (callers pass NULL or an unset pointer).
+ * Return: 0.
+ */
+int config_set_error(char **ret_error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/**
  * config_parent_dir() - The directory that holds @path, resolved (realpath(3))
  * @ret: new string
  * Errors: -ENOMEM, -errno of realpath().

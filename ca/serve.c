@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -240,20 +239,6 @@ static int open_ledger(FILE *log, const struct config *cfg, const struct signer 
 
 /* ---- files the CA trusts: the CA's user --------------------------------------------------- */
 
-static int set_error(char **ret_error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int set_error(char **ret_error, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!ret_error)
-		return 0;
-	va_start(ap, fmt);
-	if (vasprintf(ret_error, fmt, ap) < 0)
-		*ret_error = NULL;
-	va_end(ap);
-	return 0;
-}
-
 /*
  * The CA's user: the owner of the CA's private key file, which the daemon requires to be its
  * own (key_load_private()); but only when that file and its directory are not writable by
@@ -327,14 +312,15 @@ static int read_trusted_keys(const char *ca_key_path, const char *path, struct k
 		return r;
 	r = serve_read_public_keys(path, keys, max, ret_n);
 	if (r == JIT_E_TOO_LARGE && max == 1)
-		set_error(ret_error,
-			  "%s holds more than one key, but it is the CA's public key: one line",
-			  path);
+		config_set_error(
+			ret_error,
+			"%s holds more than one key, but it is the CA's public key: one line",
+			path);
 	else if (r == JIT_E_TOO_LARGE)
-		set_error(ret_error, "%s holds more than %zu keys", path, max);
+		config_set_error(ret_error, "%s holds more than %zu keys", path, max);
 	else if (r < 0)
-		set_error(ret_error, "cannot read the public keys of %s: %s", path,
-			  jit_strerror(r));
+		config_set_error(ret_error, "cannot read the public keys of %s: %s", path,
+				 jit_strerror(r));
 	return r;
 }
 
@@ -354,7 +340,7 @@ static int ca_public(const char *ca_key_path, const struct key *ca, struct key *
 	if (ca) {
 		r = key_public(ca, &keys[0]);
 		if (r < 0)
-			set_error(ret_error, "cannot copy the CA key: %s", jit_strerror(r));
+			config_set_error(ret_error, "cannot copy the CA key: %s", jit_strerror(r));
 		return r;
 	}
 	priv_r = key_load_private(ca_key_path, true, &priv);
@@ -363,7 +349,7 @@ static int ca_public(const char *ca_key_path, const struct key *ca, struct key *
 			return r;
 		r = key_public(priv, &keys[0]);
 		if (r < 0)
-			set_error(ret_error, "cannot copy the CA key: %s", jit_strerror(r));
+			config_set_error(ret_error, "cannot copy the CA key: %s", jit_strerror(r));
 		return r;
 	}
 	if (asprintf(&pub, "%s.pub", ca_key_path) < 0)
@@ -374,9 +360,9 @@ static int ca_public(const char *ca_key_path, const struct key *ca, struct key *
 			free(*ret_error);
 			*ret_error = NULL;
 		}
-		set_error(ret_error,
-			  "cannot read the CA's public key from %s (%s) nor from %s (%s)",
-			  ca_key_path, jit_strerror(priv_r), pub, jit_strerror(r));
+		config_set_error(ret_error,
+				 "cannot read the CA's public key from %s (%s) nor from %s (%s)",
+				 ca_key_path, jit_strerror(priv_r), pub, jit_strerror(r));
 	}
 	return r;
 }
