@@ -291,29 +291,40 @@ static void test_review_message_is_the_canonical_json_of_its_five_fields(void **
 	assert_int_equal(ledger_cli_review_message(NULL, "ok", "", "bob", NOW, &msg), -EINVAL);
 }
 
-/* A review record signed by @k (claiming @claimed's fingerprint) in namespace @ns. */
-static json_t *signed_review(const struct key *k, const struct key *claimed, const char *ns)
+/* bob's review message of ALLOWED_ID (@verdict, @note) signed by @k in namespace @ns: the
+ * armoured signature and @claimed's fingerprint (both new). */
+static void sign_review(const struct key *k, const struct key *claimed, const char *ns,
+			const char *verdict, const char *note, char **ret_armored, char **ret_fp)
 {
 	struct signer s = key_signer(k);
-	json_t *target = json_string(ALLOWED_ID), *rec;
-	char *msg = NULL, *armored = NULL, *fp = NULL;
+	json_t *target = json_string(ALLOWED_ID);
+	char *msg = NULL;
 	uint8_t *blob = NULL;
 	size_t len;
 
-	assert_int_equal(ledger_cli_review_message(target, "flag", "odd hour", "bob", NOW, &msg),
-			 0);
+	assert_int_equal(ledger_cli_review_message(target, verdict, note, "bob", NOW, &msg), 0);
 	assert_int_equal(sig_sign(&s, ns, (const uint8_t *)msg, strlen(msg), NULL, &blob, &len), 0);
-	assert_int_equal(sig_armor(blob, len, &armored), 0);
-	assert_int_equal(key_fingerprint(claimed, &fp), 0);
+	assert_int_equal(sig_armor(blob, len, ret_armored), 0);
+	assert_int_equal(key_fingerprint(claimed, ret_fp), 0);
+	json_decref(target);
+	free(msg);
+	free(blob);
+}
+
+/* A review record signed by @k (claiming @claimed's fingerprint) in namespace @ns. */
+static json_t *signed_review(const struct key *k, const struct key *claimed, const char *ns)
+{
+	json_t *target = json_string(ALLOWED_ID), *rec;
+	char *armored = NULL, *fp = NULL;
+
+	sign_review(k, claimed, ns, "flag", "odd hour", &armored, &fp);
 	rec = json_pack("{s:s, s:I, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "event", "review",
 			"time", (json_int_t)NOW, "target", target, "verdict", "flag", "note",
 			"odd hour", "reviewer", "bob", "reviewer_key", fp, "signature", armored,
 			"request_id", ALLOWED_ID, "user", "alice");
 	assert_non_null(rec);
-	free(msg);
 	free(armored);
 	free(fp);
-	free(blob);
 	return rec;
 }
 
@@ -770,18 +781,10 @@ static void test_sweep_cancels_a_request_never_answered(void **state)
 static json_t *queue_review(struct fixture *f, const struct key *k, const char *verdict,
 			    bool tampered)
 {
-	struct signer s = key_signer(k);
 	json_t *target = json_string(ALLOWED_ID), *rec;
-	char *msg = NULL, *armored = NULL, *fp = NULL;
-	uint8_t *blob = NULL;
-	size_t len;
+	char *armored = NULL, *fp = NULL;
 
-	assert_int_equal(ledger_cli_review_message(target, verdict, "fine", "bob", NOW, &msg), 0);
-	assert_int_equal(sig_sign(&s, LEDGER_CLI_REVIEW_NAMESPACE, (const uint8_t *)msg,
-				  strlen(msg), NULL, &blob, &len),
-			 0);
-	assert_int_equal(sig_armor(blob, len, &armored), 0);
-	assert_int_equal(key_fingerprint(k, &fp), 0);
+	sign_review(k, k, LEDGER_CLI_REVIEW_NAMESPACE, verdict, "fine", &armored, &fp);
 	rec = json_pack("{s:s, s:I, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}",
 			"event", "review", "time", (json_int_t)NOW, "target", target, "verdict",
 			verdict, "note", tampered ? "fine, really" : "fine", "reviewer", "bob",
@@ -789,10 +792,8 @@ static json_t *queue_review(struct fixture *f, const struct key *k, const char *
 			"alice", "host", "web-1", "login", "alice", "serial",
 			(json_int_t)f->serial);
 	assert_non_null(rec);
-	free(msg);
 	free(armored);
 	free(fp);
-	free(blob);
 	return rec;
 }
 
